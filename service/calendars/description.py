@@ -1,0 +1,121 @@
+"""The optional `Key: value` lines coordinators write in an event description (plain text or Google's HTML)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup
+
+_LINE_RE = re.compile(r"^\s*(rsvp|hashtags|campaign|channels|image|speaker|recording)\s*:\s*(.*?)\s*$", re.I)
+_URL_RE = re.compile(r"""(?:https?|javascript|data|ftp|file|vbscript):[^\s<>"')\]]+""", re.I)
+_HASHTAG_RE = re.compile(r"#\w+", re.UNICODE)
+_HTML_HINT = re.compile(r"<(?:a|br|p|div|span|b|i|u|ul|ol|li|strong|em|html|body)\b[^>]*>", re.I)
+_BLOCK_TAGS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "tr", "table")
+
+
+@dataclass
+class EventDetails:
+    """What the description says, after validation; `warnings` name what was refused."""
+
+    text: str = ""
+    rsvp_url: str | None = None
+    hashtags: str = ""
+    template: str | None = None
+    channels: list[str] | None = None
+    image_url: str | None = None
+    speaker: str | None = None
+    recording_url: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when the description carries HTML markup (as Google Calendar stores it)."""
+    return bool(_HTML_HINT.search(text))
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML description: block tags and <br> become line breaks, links keep their URL."""
+    soup = BeautifulSoup(html, "html.parser")
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for a in soup.find_all("a"):
+        href = str(a.get("href") or "").strip()
+        label = a.get_text().strip()
+        if href and href != label and href not in label:
+            a.replace_with(f"{label} ({href})" if label else href)
+        else:
+            a.replace_with(label or href)
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_after("\n")
+    text = soup.get_text()
+    lines = [line.strip() for line in text.replace("\xa0", " ").splitlines()]
+    # Collapse runs of blank lines left by nested blocks.
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def safe_url(raw: str) -> str | None:
+    """The URL if it is an absolute http(s) URL with a host, else None."""
+    raw = raw.strip().strip("<>")
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+        return raw
+    return None
+
+
+def parse_description(description: str, url_property: str | None = None) -> EventDetails:
+    """Read the `Key: value` lines; RSVP falls back to the URL property, then the first http(s) link."""
+    text = html_to_text(description) if looks_like_html(description) else description.replace("\r\n", "\n")
+    details = EventDetails()
+    kept: list[str] = []
+    values: dict[str, str] = {}
+    for line in text.split("\n"):
+        m = _LINE_RE.match(line)
+        if m and m.group(1).lower() not in values:
+            values[m.group(1).lower()] = m.group(2)
+        elif not m:
+            kept.append(line)
+    details.text = "\n".join(kept).strip()
+
+    if "rsvp" in values:
+        details.rsvp_url = _link(values["rsvp"], "RSVP", details.warnings)
+    if not details.rsvp_url and url_property:
+        details.rsvp_url = _link(url_property, "URL", details.warnings)
+    if not details.rsvp_url:
+        for candidate in _URL_RE.findall(text):
+            found = _link(candidate, "link in description", details.warnings)
+            if found:
+                details.rsvp_url = found
+                break
+    if not details.rsvp_url:
+        details.warnings.append("no RSVP link")
+    if "hashtags" in values:
+        details.hashtags = " ".join(_HASHTAG_RE.findall(values["hashtags"]))
+    if values.get("campaign"):
+        details.template = values["campaign"].strip().lower()
+    if values.get("channels"):
+        details.channels = [c.strip().lower() for c in values["channels"].split(",") if c.strip()]
+    if values.get("image"):
+        details.image_url = _link(values["image"], "Image", details.warnings)
+    if values.get("speaker"):
+        details.speaker = values["speaker"].strip()[:300]
+    if values.get("recording"):
+        details.recording_url = _link(values["recording"], "Recording", details.warnings)
+    return details
+
+
+def _link(raw: str, what: str, warnings: list[str]) -> str | None:
+    url = safe_url(raw.split()[0] if raw.split() else "")
+    if url is None and raw.strip():
+        scheme = raw.strip().split(":", 1)[0].lower() if ":" in raw else ""
+        shown = f"{scheme}: link" if scheme else "link"
+        warnings.append(f"{what} {shown} refused: only http(s) links are accepted")
+    return url

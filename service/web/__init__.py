@@ -1,0 +1,67 @@
+"""The Flask app factory: config -> runtime -> security -> blueprints (-> worker, for `serve`)."""
+
+from __future__ import annotations
+
+import atexit
+from datetime import timedelta
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFProtect
+
+from ..runtime import Runtime
+
+csrf = CSRFProtect()
+
+
+def create_app(config_path: str | None = None, *, runtime: Runtime | None = None, with_worker: bool = False) -> Flask:
+    """Build the web app; `with_worker` also runs the scheduler in this process (eventpromo serve)."""
+    rt = runtime or Runtime.from_config(config_path)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=rt.cfg.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=rt.cfg.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=rt.cfg.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["eventpromo"] = rt
+    csrf.init_app(app)
+
+    from . import auth, filters, health, pages, redirects, security
+
+    security.init_app(app)
+    auth.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(redirects.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    csrf.exempt(redirects.bp)
+    csrf.exempt(health.bp)
+
+    @app.errorhandler(404)
+    def not_found(_e: Exception) -> tuple[str, int]:
+        return render_template("404.html"), 404
+
+    if with_worker:
+        from ..worker import Worker
+
+        worker = Worker(rt, background=True)
+        worker.start()
+        app.extensions["eventpromo_worker"] = worker
+        atexit.register(worker.stop)
+    return app
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the app handling this request."""
+    from flask import current_app
+
+    rt: Runtime = current_app.extensions["eventpromo"]
+    return rt
