@@ -30,8 +30,8 @@ test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(VENV)/bin/ruff check service tests benchmarks
-	$(VENV)/bin/ruff format --check service tests benchmarks
+	$(VENV)/bin/ruff check service tests benchmarks scripts
+	$(VENV)/bin/ruff format --check service tests benchmarks scripts
 	$(VENV)/bin/mypy
 
 format: install-dev
@@ -39,7 +39,7 @@ format: install-dev
 	$(VENV)/bin/ruff format service tests benchmarks
 
 bench: install-dev
-	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+	@set -e; for f in benchmarks/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(PY) $$f; done
 
 # Debian's chromium for the Playwright browser tests (needs root; .ci/run calls it).
 browser:

@@ -198,6 +198,8 @@ class Post(SQLModel, table=True):
     edited: bool = False
     # A person moved the time: planning keeps it.
     moved: bool = False
+    # Where the tracked link leads: the event's RSVP URL, or its recording ("recording available" steps).
+    link_kind: str = Field(default="rsvp", max_length=20)
     hold_reason: str | None = Field(default=None, sa_type=Text)
     # Who holds it: "fit" or "policy" (planning re-evaluates it), or a person decides:
     # "approval", "review", "unknown_outcome".

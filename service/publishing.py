@@ -108,7 +108,7 @@ def outgoing(session: Session, claim: Claim, base_url: str) -> OutgoingPost | No
     ).first()
     if row is None:
         return None
-    post, title, image, rsvp, code = row.tuple()
+    post, title, image, rsvp, code = row
     if post.status != PostStatus.PUBLISHING or post.attempt_id != claim.attempt_id:
         return None
     assert post.id is not None

@@ -111,18 +111,27 @@ class Redirect:
 def resolve(session: Session, code: str) -> Redirect | None:
     """The redirect target of a code: the event's current RSVP URL with UTM parameters, or None."""
     row = session.execute(
-        sa_select(col(TrackedLink.id), col(Post.network), col(Post.step), col(Event.slug), col(Event.rsvp_url))
+        sa_select(
+            col(TrackedLink.id),
+            col(Post.network),
+            col(Post.step),
+            col(Post.link_kind),
+            col(Event.slug),
+            col(Event.rsvp_url),
+            col(Event.recording_url),
+        )
         .join(Post, col(Post.id) == col(TrackedLink.post_id))
         .join(Event, col(Event.id) == col(Post.event_id))
         .where(col(TrackedLink.code) == code)
     ).first()
     if row is None:
         return None
-    link_id, network, step, slug, rsvp_url = row
-    if not rsvp_url:
+    link_id, network, step, link_kind, slug, rsvp_url, recording_url = row
+    url = recording_url if link_kind == "recording" and recording_url else rsvp_url
+    if not url:
         return None
     assert link_id is not None
-    return Redirect(link_id=link_id, target=with_utm(rsvp_url, network, slug, step))
+    return Redirect(link_id=link_id, target=with_utm(url, network, slug, step))
 
 
 def day_salt(session: Session, day: date) -> str:

@@ -2,13 +2,13 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:00:01.188929
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -152,6 +152,7 @@ def upgrade() -> None:
     sa.Column('rendered_text', sa.Text(), nullable=False),
     sa.Column('edited', sa.Boolean(), nullable=False),
     sa.Column('moved', sa.Boolean(), nullable=False),
+    sa.Column('link_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('hold_reason', sa.Text(), nullable=True),
     sa.Column('hold_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('skip_reason', sa.Text(), nullable=True),
