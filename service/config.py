@@ -24,6 +24,10 @@ DEFAULT_NETWORK = {"outbox": "x", "webhook": "webhook"}
 NETWORKS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "instagram", "webhook")
 
 _ENV_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+# Channel options that are credentials: only ever read from the environment ("env:NAME").
+SECRET_OPTIONS = frozenset(
+    {"consumer_key", "consumer_secret", "access_token", "access_token_secret", "secret", "app_password"}
+)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -93,6 +97,10 @@ class PublishingConfig:
     late_limit_earlier_minutes: int = 240
     backoff_base_seconds: float = 30.0
     failure_webhook: str | None = None
+    # The longest the worker sleeps between looks at the database (posts added or moved elsewhere).
+    poll_seconds: float = 10.0
+    # After an outage: at most one overdue post per channel this often (0: no pacing).
+    backlog_spacing_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +339,13 @@ class _Reader:
             raise self.fail(f"{prefix}network", f"unknown network {network!r} (known: {', '.join(NETWORKS)})")
         rate_posts = self.take(t, "rate_limit_posts", prefix, int, 0)
         rate_window = self.take(t, "rate_limit_window_minutes", prefix, int, 60)
+        if rate_posts < 0:
+            raise self.fail(f"{prefix}rate_limit_posts", "must not be negative (0: no limit)")
+        if rate_window < 1:
+            raise self.fail(f"{prefix}rate_limit_window_minutes", "must be at least 1")
+        for key in sorted(SECRET_OPTIONS & t.keys()):
+            if not (isinstance(t[key], str) and _ENV_RE.match(t[key])):
+                raise self.fail(f"{prefix}{key}", 'secrets are read from the environment: write "env:NAME"')
         options = {k: self.resolve(f"{prefix}{k}", v) for k, v in t.items()}
         if kind == "webhook" and not options.get("url"):
             raise self.fail(f"{prefix}url", "is required for a webhook channel")
@@ -429,9 +444,24 @@ class _Reader:
             late_limit_earlier_minutes=self.take(t, "late_limit_earlier_minutes", p, int, d.late_limit_earlier_minutes),
             backoff_base_seconds=float(self.take(t, "backoff_base_seconds", p, (int, float), d.backoff_base_seconds)),
             failure_webhook=self.take(t, "failure_webhook", p, str, None),
+            poll_seconds=float(self.take(t, "poll_seconds", p, (int, float), d.poll_seconds)),
+            backlog_spacing_seconds=float(
+                self.take(t, "backlog_spacing_seconds", p, (int, float), d.backlog_spacing_seconds)
+            ),
         )
         if cfg.max_attempts < 1:
             raise self.fail(f"{p}max_attempts", "must be at least 1")
+        if cfg.lease_seconds < 10:
+            raise self.fail(f"{p}lease_seconds", "must be at least 10")
+        for key in ("late_limit_last_day_minutes", "late_limit_earlier_minutes", "backlog_spacing_seconds"):
+            if getattr(cfg, key) < 0:
+                raise self.fail(f"{p}{key}", "must not be negative")
+        if cfg.backoff_base_seconds <= 0:
+            raise self.fail(f"{p}backoff_base_seconds", "must be positive")
+        if not 0.5 <= cfg.poll_seconds <= 300:
+            raise self.fail(f"{p}poll_seconds", "must be between 0.5 and 300")
+        if cfg.failure_webhook and not cfg.failure_webhook.startswith(("http://", "https://")):
+            raise self.fail(f"{p}failure_webhook", "must be an http(s) URL")
         self.no_leftovers(t, p)
         return cfg
 

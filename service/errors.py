@@ -11,9 +11,11 @@ EventPromoError
  │    ├── RetryableError    try again later (5xx, timeouts before sending, 429)
  │    │    └── RateLimited  try again at `retry_at`
  │    ├── AuthError         the credentials are expired or revoked: reconnect
- │    ├── RejectedError     the network refused this post for good (4xx, duplicate)
+ │    ├── RejectedError     the network refused this post for good (4xx)
+ │    │    └── DuplicateContent  X refused it as a duplicate (maybe of our own earlier try)
  │    └── OutcomeUnknown    the request may or may not have reached the network
- └── NotFound               a row asked for by id does not exist
+ ├── NotFound               a row asked for by id does not exist
+ └── StateError             the action does not apply to the row as it is now (names the row)
 """
 
 from __future__ import annotations
@@ -79,9 +81,17 @@ class RejectedError(ChannelError):
     """The network refused this post for good (bad request, forbidden, duplicate content)."""
 
 
+class DuplicateContent(RejectedError):
+    """The network refused the post as a duplicate: an earlier try of ours may have gone out."""
+
+
 class OutcomeUnknown(ChannelError):
     """The request may have reached the network: reconcile before doing anything else."""
 
 
 class NotFound(EventPromoError):
     """A row asked for by id does not exist."""
+
+
+class StateError(EventPromoError):
+    """A person's action does not apply to the row in its current state (e.g. retrying a published post)."""

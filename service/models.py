@@ -202,7 +202,7 @@ class Post(SQLModel, table=True):
     link_kind: str = Field(default="rsvp", max_length=20)
     hold_reason: str | None = Field(default=None, sa_type=Text)
     # Who holds it: "fit" or "policy" (planning re-evaluates it), or a person decides:
-    # "approval", "review", "unknown_outcome".
+    # "approval", "review", "unknown_outcome" (the publisher could not tell whether it went out).
     hold_kind: str | None = Field(default=None, max_length=20)
     skip_reason: str | None = Field(default=None, sa_type=Text)
     attempts: int = 0
@@ -220,6 +220,8 @@ class Post(SQLModel, table=True):
         UniqueConstraint("campaign_id", "step", "channel", name="uq_post_step_channel"),
         Index("ix_post_status_due_at", "status", "due_at"),
         Index("ix_post_status_lease_until", "status", "lease_until"),
+        # Per-channel pacing and rate limits: the channel's latest publishes without a scan.
+        Index("ix_post_channel_published_at", "channel", "published_at"),
         _check_in("status", PostStatus.ALL, "status"),
     )
 
@@ -234,6 +236,8 @@ class PostAttempt(SQLModel, table=True):
     attempt_id: str = Field(max_length=64, unique=True)
     worker: str = Field(default="", max_length=200)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Committed just before the network call: an attempt without it surely never reached the network.
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=30)
     error: str | None = Field(default=None, sa_type=Text)

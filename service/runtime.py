@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlmodel import Session, select
 
 from . import config as config_mod
+from . import liveness
 from .calendars.base import CalendarSource
 from .calendars.ics import IcsFileSource, IcsParser, IcsUrlSource
 from .campaigns.apply import Templates
@@ -28,13 +27,15 @@ class Runtime:
 
     cfg: Config
     db: Database
-    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    worker_id: str = field(default_factory=liveness.worker_id)
 
     @classmethod
     def from_config(cls, path: str | None = None) -> Runtime:
         """Load the config (EVENTPROMO_CONFIG or ./eventpromo.toml) and open its database."""
         cfg = config_mod.load(path)
-        return cls(cfg=cfg, db=Database(cfg.database_url))
+        rt = cls(cfg=cfg, db=Database(cfg.database_url))
+        rt.channels  # noqa: B018  (a channel's bad option fails at start-up, naming the key)
+        return rt
 
     @cached_property
     def channels(self) -> dict[str, Channel]:

@@ -1,35 +1,133 @@
-"""The channel registry: one implementation per kind, chosen by the config."""
+"""The channel registry: one implementation per kind, chosen by the config, options checked at start-up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..config import ChannelConfig, Config
 from ..errors import ConfigError
 from .base import Channel
 from .outbox import OutboxChannel
 
+# Keys every kind accepts (read by config.py itself).
+_COMMON = frozenset({"rate_limit_posts", "rate_limit_window_minutes"})
+
+
+class _Options:
+    """A channel's options with one-line errors naming `file: channels[i] (name).key`."""
+
+    def __init__(self, cfg: Config, ch: ChannelConfig, allowed: set[str]):
+        self.where = f"{cfg.path.name}: channels[{_index(cfg, ch)}] ({ch.name})"
+        self.values: Mapping[str, Any] = ch.options
+        unknown = sorted(set(self.values) - allowed - _COMMON)
+        if unknown:
+            raise self.fail(
+                unknown[0], f"unknown option for a {ch.kind!r} channel (known: {', '.join(sorted(allowed))})"
+            )
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}.{key}: {problem}")
+
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.values.get(key, default)
+        if value is None or value == "":
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {type(value).__name__}")
+        return value
+
+    def url(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.text(key, default, required)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise self.fail(key, f"expected an http(s) URL, got {value[:60]!r}")
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"must be between {low:g} and {high:g}")
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.values.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
+
+def _index(cfg: Config, ch: ChannelConfig) -> int:
+    return next((i for i, c in enumerate(cfg.channels) if c.name == ch.name), 0)
+
+
+def _timeout(cfg: Config, opts: _Options) -> float:
+    # A request must end well within the lease, or another worker could reconcile it mid-flight.
+    limit = cfg.publishing.lease_seconds / 4
+    return opts.number("timeout_seconds", min(20.0, limit), 0.1, limit)
+
 
 def _outbox(cfg: Config, ch: ChannelConfig) -> Channel:
+    _Options(cfg, ch, set())
     return OutboxChannel(ch.name, ch.network, cfg.instance_dir / "outbox.jsonl")
+
+
+def _x(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .x import DEFAULT_API_BASE, XChannel
+
+    keys = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    opts = _Options(cfg, ch, {*keys, "api_base", "timeout_seconds", "user_id", "images"})
+    secrets = {k: opts.text(k, required=True) or "" for k in keys}
+    user_id = opts.text("user_id")
+    if user_id is not None and not user_id.isdigit():
+        raise opts.fail("user_id", f"expected the account's numeric id, got {user_id[:40]!r}")
+    return XChannel(
+        ch.name,
+        ch.network,
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        timeout=_timeout(cfg, opts),
+        user_id=user_id,
+        images=opts.flag("images", True),
+        **secrets,
+    )
+
+
+def _webhook(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .webhook import WebhookChannel
+
+    opts = _Options(cfg, ch, {"url", "secret", "idempotent", "timeout_seconds"})
+    return WebhookChannel(
+        ch.name,
+        ch.network,
+        url=opts.url("url", required=True) or "",
+        secret=opts.text("secret"),
+        idempotent=opts.flag("idempotent", False),
+        timeout=_timeout(cfg, opts),
+    )
 
 
 # kind -> factory; config.CHANNEL_KINDS lists the kinds the config accepts.
 FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "outbox": _outbox,
+    "x": _x,
+    "webhook": _webhook,
 }
 
 
 def build_channel(cfg: Config, ch: ChannelConfig) -> Channel:
-    """The channel object for one configured channel; an unavailable kind is a ConfigError naming it."""
+    """The channel object for one configured channel; an unavailable kind or bad option is a ConfigError."""
     factory = FACTORIES.get(ch.kind)
     if factory is None:
         raise ConfigError(
-            f"{cfg.path.name}: channels ({ch.name}).kind: kind {ch.kind!r} is not available in this version"
+            f"{cfg.path.name}: channels[{_index(cfg, ch)}] ({ch.name}).kind: "
+            f"kind {ch.kind!r} is not available in this version (available: {', '.join(FACTORIES)})"
         )
     return factory(cfg, ch)
 
 
 def build_channels(cfg: Config) -> dict[str, Channel]:
-    """Every configured channel by name."""
+    """Every configured channel by name (no network traffic: clients connect on first use)."""
     return {ch.name: build_channel(cfg, ch) for ch in cfg.channels}

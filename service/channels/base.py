@@ -24,6 +24,9 @@ class OutgoingPost:
     scheduled_at: datetime
     link: str | None = None  # the post's tracked link, if the event has an RSVP URL
     image_url: str | None = None
+    event_start: datetime | None = None
+    # When an earlier try of this post first reached for the network (reconcile looks back to here).
+    first_sent_at: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -37,6 +40,10 @@ class PublishResult:
 
     external_id: str
     url: str | None = None
+    # Something worth telling a person although the post went out (e.g. "posted without its image").
+    note: str | None = None
+    # The network said this was the last post allowed until then: the channel waits.
+    rate_limited_until: datetime | None = None
 
 
 class Channel(Protocol):
@@ -56,4 +63,8 @@ class Channel(Protocol):
 
     def reconcile(self, post: OutgoingPost) -> PublishResult | None:
         """After an unknown outcome: the published post if found, None if surely absent; OutcomeUnknown if unsure."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (end of the process)."""
         ...

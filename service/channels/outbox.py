@@ -72,3 +72,6 @@ class OutboxChannel:
         except FileNotFoundError:
             return None
         return None
+
+    def close(self) -> None:
+        """Nothing to release: the file is opened per post."""

@@ -7,7 +7,7 @@ from typing import IO, Any
 import click
 
 from ..errors import EventPromoError
-from . import campaigns, db, events, policy, posts, serve, stats, sync, templates, users, worker
+from . import campaigns, channels, db, events, policy, posts, serve, stats, sync, templates, users, worker
 
 
 class Failure(click.ClickException):
@@ -43,7 +43,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-for module in (db, sync, events, posts, worker, serve, users, stats, campaigns, templates, policy):
+for module in (db, sync, events, posts, worker, serve, users, stats, campaigns, templates, policy, channels):
     module.register(cli)
 
 

@@ -9,6 +9,7 @@ import click
 
 from .. import jobs
 from ..db import check_reachable
+from ..models import utcnow
 from ..worker import Worker
 from .common import parse_instant, print_json, runtime
 
@@ -31,15 +32,16 @@ def worker(ctx: click.Context, once: bool, now_text: str | None, as_json: bool) 
         fixed = parse_instant(now_text, rt.cfg.timezone)
 
         def now_fn() -> datetime:
-            return fixed or datetime.now().astimezone()
+            return fixed or utcnow()
 
         tick = jobs.publish_due(rt, now_fn)
         if as_json:
-            print_json(tick.__dict__)
+            print_json(tick.counts())
         else:
             click.echo(
                 f"published {tick.published}, failed {tick.failed}, retrying {tick.retried}, "
-                f"held {tick.held}, skipped {tick.skipped}",
+                f"held {tick.held}, skipped {tick.skipped}, put off {tick.deferred}, "
+                f"reconciled {tick.reconciled}, released {tick.released}",
                 err=True,
             )
         return
@@ -49,3 +51,4 @@ def worker(ctx: click.Context, once: bool, now_text: str | None, as_json: bool) 
     w = Worker(rt)
     w.install_signal_handlers()
     w.start()
+    click.echo("eventpromo: worker stopped", err=True)

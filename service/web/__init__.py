@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 from datetime import timedelta
 
 from flask import Flask, render_template
@@ -50,12 +49,9 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
         return render_template("404.html"), 404
 
     if with_worker:
-        from ..worker import Worker
+        from ..worker import start_embedded
 
-        worker = Worker(rt, background=True)
-        worker.start()
-        app.extensions["eventpromo_worker"] = worker
-        atexit.register(worker.stop)
+        app.extensions["eventpromo_worker"] = start_embedded(rt)
     return app
 
 

@@ -173,6 +173,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('campaign_id', 'step', 'channel', name='uq_post_step_channel')
     )
     with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.create_index('ix_post_channel_published_at', ['channel', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_event_id'), ['event_id'], unique=False)
         batch_op.create_index('ix_post_status_due_at', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_post_status_lease_until', ['status', 'lease_until'], unique=False)
@@ -183,6 +184,7 @@ def upgrade() -> None:
     sa.Column('attempt_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -237,6 +239,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_post_status_lease_until')
         batch_op.drop_index('ix_post_status_due_at')
         batch_op.drop_index(batch_op.f('ix_post_event_id'))
+        batch_op.drop_index('ix_post_channel_published_at')
 
     op.drop_table('post')
     op.drop_table('campaign')
