@@ -44,6 +44,8 @@ class RebasingAdapter(HTTPAdapter):
         if target != request.url:
             request.url = target
             auth = request.headers.get("Authorization", "")
+            if isinstance(auth, bytes):  # requests_oauthlib leaves bytes on multipart requests
+                auth = auth.decode("latin-1")
             if self.signer is not None and auth.startswith("OAuth "):
                 del request.headers["Authorization"]
                 request = self.signer(request)

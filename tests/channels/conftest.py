@@ -1,0 +1,116 @@
+"""One parametrized fixture that yields every channel kind with a handle on where its posts land."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.channels.base import Channel, OutgoingPost
+from service.channels.outbox import OutboxChannel
+from service.channels.webhook import WebhookChannel
+from service.channels.x import XChannel
+from tests.fakes.webhook import FakeReceiver
+from tests.fakes.x_api import CREDENTIALS, FakeX
+
+_ids = itertools.count(1000)
+WHEN = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+
+
+def outgoing(text: str | None = None, link: bool = True, network: str = "x", **kw: Any) -> OutgoingPost:
+    """A post as the publisher hands it to a channel, with a unique tracked link."""
+    pid = next(_ids)
+    url = f"http://127.0.0.1:8000/r/code{pid:06d}"
+    body = text if text is not None else f"One week to go: Living Well with MPN, Thu Dec 10 & more. Save your spot: {url}"
+    values: dict[str, Any] = {
+        "post_id": pid,
+        "attempt_id": uuid.uuid4().hex,
+        "channel": "test",
+        "network": network,
+        "text": body,
+        "step": "one-week",
+        "event_id": 7,
+        "event_title": "Living Well with MPN",
+        "scheduled_at": WHEN,
+        "link": url if link and url in body else None,
+        "event_start": WHEN + timedelta(days=7),
+        "first_sent_at": datetime.now(UTC),
+    }
+    values.update(kw)
+    return OutgoingPost(**values)
+
+
+@dataclass
+class Harness:
+    """A channel and what tests can see and do at its destination."""
+
+    kind: str
+    channel: Channel
+    network: str
+    backend: Any = None
+    path: Path | None = None
+    caps: set[str] = field(default_factory=set)
+
+    def delivered(self, post: OutgoingPost) -> list[str]:
+        """The texts of this post the destination acted on."""
+        if self.kind == "outbox":
+            assert self.path is not None
+            if not self.path.exists():
+                return []
+            recs = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+            return [r["text"] for r in recs if r["post_id"] == post.post_id]
+        if self.kind == "x":
+            return [t["original_text"] for t in self.backend.tweets if t["original_text"] == post.text]
+        return [d["body"]["text"] for d in self.backend.deliveries if d["body"]["post_id"] == post.post_id]
+
+    def break_next(self) -> None:
+        """The next publish meets a temporary failure."""
+        if self.kind == "outbox":
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir()  # a folder where the file should be: writing fails
+        else:
+            self.backend.fail_next("500")
+
+    def heal(self) -> None:
+        """Undo break_next (the fakes heal by themselves)."""
+        if self.kind == "outbox" and self.path is not None and self.path.is_dir():
+            self.path.rmdir()
+
+    def reject_next(self) -> None:
+        """The next publish is refused for good."""
+        self.backend.fail_next("400")
+
+    def lose_answer_next(self) -> None:
+        """The next publish reaches the destination, but its answer never comes back."""
+        self.backend.fail_next("timeout_after_create" if self.kind == "x" else "timeout_after_delivery")
+
+
+KINDS = ["outbox", "x", "webhook", "webhook-idempotent"]
+
+
+@pytest.fixture(params=KINDS)
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """Every channel kind, each against its local destination."""
+    kind = request.param
+    if kind == "outbox":
+        path = tmp_path / "instance" / "outbox.jsonl"
+        yield Harness("outbox", OutboxChannel("test", "x", path), "x", path=path)
+        return
+    if kind == "x":
+        with FakeX(hang=2.0) as fake:
+            ch = XChannel("test", "x", api_base=fake.url, timeout=0.5, **CREDENTIALS)
+            yield Harness("x", ch, "x", backend=fake, caps={"reject", "lose"})
+            ch.close()
+        return
+    with FakeReceiver(dedupe=kind.endswith("idempotent"), hang=2.0) as receiver:
+        ch = WebhookChannel("test", "webhook", url=receiver.url, idempotent=kind.endswith("idempotent"), timeout=0.5)
+        yield Harness("webhook", ch, "webhook", backend=receiver, caps={"reject", "lose"})
+        ch.close()
