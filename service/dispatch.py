@@ -17,7 +17,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -61,11 +61,14 @@ class PublishTick:
     reconciled: int = 0
     released: int = 0
     notices: list[notify.Notice] = field(default_factory=list, repr=False)
+    # Channels that said "stop" during this tick (rate limit, token): their other claims are released.
+    stopped_channels: set[str] = field(default_factory=set, repr=False)
 
     def counts(self) -> dict[str, int]:
         """The counters, for --json and logs."""
         data = asdict(self)
         data.pop("notices")
+        data.pop("stopped_channels")
         return data
 
     def busy(self) -> bool:
@@ -118,6 +121,9 @@ def publish_one(rt: Runtime, claim: publishing.Claim, now_fn: Clock, tick: Publi
         post = publishing.outgoing(session, claim, rt.cfg.base_url)
         if post is None:
             return
+        if post.channel in tick.stopped_channels:
+            tick.released += publishing.release(session, claim, now_fn(), f"channel {post.channel} is waiting")
+            return
         channel = rt.channels.get(post.channel)
         problem = (
             f"channel {post.channel!r} is not in the configuration"
@@ -130,6 +136,7 @@ def publish_one(rt: Runtime, claim: publishing.Claim, now_fn: Clock, tick: Publi
             return
         if not publishing.mark_sending(session, claim, now_fn(), cfg.lease_seconds):
             return
+    post = replace(post, first_sent_at=post.first_sent_at or now_fn())
     assert channel is not None
     faults.point("before_request")
     try:
@@ -141,6 +148,7 @@ def publish_one(rt: Runtime, claim: publishing.Claim, now_fn: Clock, tick: Publi
             publishing.record_retry(session, claim, str(exc), retry_at, now, count_attempt=False)
             publishing.set_channel_state(session, post.channel, now, rate_limited_until=retry_at)
         tick.retried += 1
+        tick.stopped_channels.add(post.channel)
     except DuplicateContent as exc:
         # The duplicate may be our own earlier try that went out unseen: look before failing.
         settle_unknown(rt, claim, post, channel, str(exc), now_fn, tick, absent_means_failed=True)
@@ -201,6 +209,7 @@ def _needs_reconnect(
         # Not the post's fault: it waits (scheduled, no attempt used) until a person reconnects the channel.
         publishing.record_retry(session, claim, f"channel needs reconnecting: {reason}", now, now, count_attempt=False)
     tick.retried += 1
+    tick.stopped_channels.add(post.channel)
     if first:
         tick.notices.append(notify.Notice("needs_reconnect", post.channel, reason))
 
