@@ -55,6 +55,7 @@ class Worker:
         self._running = False
         self._wake_requested = False
         self._signals = 0
+        self.ticks = 0  # publish runs finished (tests and logs)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -174,6 +175,7 @@ class Worker:
                 if self._wake_requested:
                     next_run = utcnow()
         self._set_next_run(next_run, only_earlier=False)
+        self.ticks += 1
 
     def _next_run(self, busy: bool) -> datetime:
         now = utcnow()

@@ -28,7 +28,9 @@ def outgoing(text: str | None = None, link: bool = True, network: str = "x", **k
     """A post as the publisher hands it to a channel, with a unique tracked link."""
     pid = next(_ids)
     url = f"http://127.0.0.1:8000/r/code{pid:06d}"
-    body = text if text is not None else f"One week to go: Living Well with MPN, Thu Dec 10 & more. Save your spot: {url}"
+    body = (
+        text if text is not None else f"One week to go: Living Well with MPN, Thu Dec 10 & more. Save your spot: {url}"
+    )
     values: dict[str, Any] = {
         "post_id": pid,
         "attempt_id": uuid.uuid4().hex,

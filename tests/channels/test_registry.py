@@ -78,7 +78,7 @@ def test_bad_x_options_fail_at_start_up_naming_the_key(
 
 
 def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory) -> None:
-    with pytest.raises(ConfigError, match=r'channels\[1\]\.consumer_secret: secrets are read from the environment'):
+    with pytest.raises(ConfigError, match=r"channels\[1\]\.consumer_secret: secrets are read from the environment"):
         make_config(channels=X_LIVE.replace('"env:X_CONSUMER_SECRET"', '"hunter2"'), environ=ENV)
 
 
@@ -89,17 +89,22 @@ def test_a_missing_secret_names_the_variable(make_config: ConfigFactory) -> None
 
 
 def test_a_kind_not_built_yet_fails_at_start_up(make_config: ConfigFactory) -> None:
-    cfg = make_config(channels=textwrap.dedent("""
+    cfg = make_config(
+        channels=textwrap.dedent("""
         [[channels]]
         name = "x"
         kind = "mastodon"
         access_token = "env:MASTODON_TOKEN"
-    """), environ={"MASTODON_TOKEN": "t"})
+    """),
+        environ={"MASTODON_TOKEN": "t"},
+    )
     with pytest.raises(ConfigError, match=r"channels\[0\] \(x\)\.kind: kind 'mastodon' is not available"):
         build_channels(cfg)
 
 
-def test_the_runtime_builds_channels_when_it_starts(make_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_runtime_builds_channels_when_it_starts(
+    make_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = make_config(channels=X_LIVE.replace('consumer_key = "env:X_CONSUMER_KEY"\n', ""), environ=ENV)
     for k, v in ENV.items():
         monkeypatch.setenv(k, v)

@@ -31,7 +31,7 @@ class FakeReceiver:
         return self.server.url + PATH
 
     def fail_next(self, *kinds: str) -> None:
-        """"429", "500", "404", "400", "timeout" (hang, nothing delivered), "timeout_after_delivery"."""
+        """ "429", "500", "404", "400", "timeout" (hang, nothing delivered), "timeout_after_delivery"."""
         with self._lock:
             self.faults.extend(kinds)
 

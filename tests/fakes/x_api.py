@@ -114,11 +114,15 @@ class FakeX:
         if self.latency:
             time.sleep(self.latency)
         if self.revoked:
-            return Response(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
+            return Response(
+                401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+            )
         problem = self._check_signature(req)
         if problem:
             self.bad_signatures.append(problem)
-            return Response(401, {"title": "Unauthorized", "status": 401, "detail": f"Could not authenticate you: {problem}"})
+            return Response(
+                401, {"title": "Unauthorized", "status": 401, "detail": f"Could not authenticate you: {problem}"}
+            )
         return None
 
     def _check_signature(self, req: Request) -> str | None:
@@ -157,7 +161,15 @@ class FakeX:
         shown = text
         for i, m in enumerate(_URL.finditer(text)):
             tco = f"https://t.co/{tid[-6:]}{i:04d}"
-            urls.append({"start": m.start(), "end": m.end(), "url": tco, "expanded_url": m.group(0), "display_url": m.group(0)[8:40]})
+            urls.append(
+                {
+                    "start": m.start(),
+                    "end": m.end(),
+                    "url": tco,
+                    "expanded_url": m.group(0),
+                    "display_url": m.group(0)[8:40],
+                }
+            )
             shown = shown.replace(m.group(0), tco, 1)
         tweet = {
             "id": tid,
@@ -183,28 +195,55 @@ class FakeX:
             if fault is None and self._sent_in_window >= self.post_limit:
                 fault = "429"
             if fault == "429":
-                return Response(429, {"title": "Too Many Requests", "status": 429, "detail": "Too Many Requests"}, headers)
+                return Response(
+                    429, {"title": "Too Many Requests", "status": 429, "detail": "Too Many Requests"}, headers
+                )
             if fault == "429-24h":
-                day = {"x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(int(time.time()) + 86_400)}
-                return Response(429, {"title": "Too Many Requests", "status": 429, "detail": "Too Many Requests"}, {**headers, **day})
+                day = {
+                    "x-user-limit-24hour-remaining": "0",
+                    "x-user-limit-24hour-reset": str(int(time.time()) + 86_400),
+                }
+                return Response(
+                    429,
+                    {"title": "Too Many Requests", "status": 429, "detail": "Too Many Requests"},
+                    {**headers, **day},
+                )
             if fault in ("500", "503"):
-                return Response(int(fault), {"title": "Internal Error", "status": int(fault), "detail": "Something broke"}, headers)
+                return Response(
+                    int(fault), {"title": "Internal Error", "status": int(fault), "detail": "Something broke"}, headers
+                )
             if fault == "401":
                 return Response(401, {"title": "Unauthorized", "status": 401, "detail": "Unauthorized"}, headers)
             if fault == "400":
-                return Response(400, {"errors": [{"message": "Invalid Request: text is not valid"}], "title": "Invalid Request", "detail": "One or more parameters to your request was invalid."}, headers)
+                return Response(
+                    400,
+                    {
+                        "errors": [{"message": "Invalid Request: text is not valid"}],
+                        "title": "Invalid Request",
+                        "detail": "One or more parameters to your request was invalid.",
+                    },
+                    headers,
+                )
             if fault == "403":
-                return Response(403, {"title": "Forbidden", "status": 403, "detail": "You are not permitted to perform this action."}, headers)
+                return Response(
+                    403,
+                    {"title": "Forbidden", "status": 403, "detail": "You are not permitted to perform this action."},
+                    headers,
+                )
             if fault == "timeout":
                 return Response(503, {"detail": "too late"}, delay=self.hang)
             if fault == "drop":
                 return Response(drop=True)
             if any(t["original_text"] == text for t in self.tweets):
-                return Response(403, {"detail": DUPLICATE, "type": "about:blank", "title": "Forbidden", "status": 403}, headers)
+                return Response(
+                    403, {"detail": DUPLICATE, "type": "about:blank", "title": "Forbidden", "status": 403}, headers
+                )
             tweet = self._store(text, media_ids)
             self._sent_in_window += 1
             headers = self._limit_headers()
-        answer = Response(201, {"data": {"id": tweet["id"], "text": tweet["text"], "edit_history_tweet_ids": [tweet["id"]]}}, headers)
+        answer = Response(
+            201, {"data": {"id": tweet["id"], "text": tweet["text"], "edit_history_tweet_ids": [tweet["id"]]}}, headers
+        )
         if fault == "timeout_after_create":
             answer.delay = self.hang
         if fault == "drop_after_create":
@@ -251,4 +290,6 @@ class FakeX:
         mid = str(next(self._ids))
         with self._lock:
             self.media[mid] = len(req.body)
-        return Response(200, {"data": {"id": mid, "media_key": f"3_{mid}", "size": len(req.body), "expires_after_secs": 86400}})
+        return Response(
+            200, {"data": {"id": mid, "media_key": f"3_{mid}", "size": len(req.body), "expires_after_secs": 86400}}
+        )

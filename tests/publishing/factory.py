@@ -111,7 +111,9 @@ def due_posts(
         for i in range(n):
             if i and i % per_event == 0:
                 ev, camp = event(session, at + event_in)
-            p = post(session, rt.cfg.base_url, ev, camp, at, step=f"step-{i % per_event}", channel=channel, network=network)
+            p = post(
+                session, rt.cfg.base_url, ev, camp, at, step=f"step-{i % per_event}", channel=channel, network=network
+            )
             assert p.id is not None
             ids.append(p.id)
     return ids

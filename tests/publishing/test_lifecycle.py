@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from service import dispatch, liveness, publishing
+from service.db import Database
 from service.errors import (
     AuthError,
     DuplicateContent,
@@ -20,6 +21,7 @@ from service.errors import (
 from service.models import Campaign, ChannelState, Post, PostAttempt, PostStatus, WorkerHeartbeat
 from service.publishing_actions import reconnect_channel
 from service.runtime import Runtime
+from tests.conftest import ConfigFactory
 from tests.fakes.http import FakeServer, Response
 from tests.publishing import factory
 from tests.publishing.conftest import T0, Clock, ScriptedChannel, statuses
@@ -82,9 +84,9 @@ def test_an_earlier_step_may_be_hours_late_but_not_more_than_its_limit(
     assert factory.get(rt, five_hours).status == PostStatus.SKIPPED
 
 
-def test_words_written_for_another_day_are_never_sent(make_config, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+def test_words_written_for_another_day_are_never_sent(make_config: ConfigFactory, clock: Clock) -> None:
     cfg = make_config(extra="[publishing]\nlate_limit_earlier_minutes = 100000\n")
-    rt = Runtime(cfg=cfg, db=__import__("service.db", fromlist=["Database"]).Database(cfg.database_url))
+    rt = Runtime(cfg=cfg, db=Database(cfg.database_url))
     channel = ScriptedChannel(rt)
     rt.__dict__["channels"] = {"x": channel}
     # "in 7 days", four days late: within the (huge) limit, but no longer true.
@@ -129,10 +131,10 @@ def test_posts_on_time_are_not_paced(rt: Runtime, scripted: ScriptedChannel, clo
     assert dispatch.publish_due(rt, clock).published == 3
 
 
-def test_a_channels_own_rate_limit_puts_off_what_is_over_it(make_config, clock: Clock) -> None:  # type: ignore[no-untyped-def]
-    from service.db import Database
-
-    cfg = make_config(channels='[[channels]]\nname = "x"\nkind = "outbox"\nrate_limit_posts = 2\nrate_limit_window_minutes = 60\n')
+def test_a_channels_own_rate_limit_puts_off_what_is_over_it(make_config: ConfigFactory, clock: Clock) -> None:
+    cfg = make_config(
+        channels='[[channels]]\nname = "x"\nkind = "outbox"\nrate_limit_posts = 2\nrate_limit_window_minutes = 60\n'
+    )
     rt = Runtime(cfg=cfg, db=Database(cfg.database_url))
     rt.__dict__["channels"] = {"x": ScriptedChannel(rt)}
     ids = factory.due_posts(rt, 3, T0)
@@ -203,10 +205,8 @@ def _notices() -> FakeServer:
 
 
 def test_a_revoked_token_pauses_the_channel_until_a_person_reconnects_it(
-    make_config, clock: Clock
-) -> None:  # type: ignore[no-untyped-def]
-    from service.db import Database
-
+    make_config: ConfigFactory, clock: Clock
+) -> None:
     with _notices() as hook:
         cfg = make_config(extra=f'[publishing]\nfailure_webhook = "{hook.url}/notify"\n')
         rt = Runtime(cfg=cfg, db=Database(cfg.database_url))
@@ -232,9 +232,9 @@ def test_a_revoked_token_pauses_the_channel_until_a_person_reconnects_it(
         rt.db.dispose()
 
 
-def test_a_refused_post_fails_at_once_with_the_networks_message_and_a_notice(make_config, clock: Clock) -> None:  # type: ignore[no-untyped-def]
-    from service.db import Database
-
+def test_a_refused_post_fails_at_once_with_the_networks_message_and_a_notice(
+    make_config: ConfigFactory, clock: Clock
+) -> None:
     with _notices() as hook:
         cfg = make_config(extra=f'[publishing]\nfailure_webhook = "{hook.url}/notify"\n')
         rt = Runtime(cfg=cfg, db=Database(cfg.database_url))
@@ -265,7 +265,9 @@ def test_an_unknown_outcome_found_by_reconcile_is_published_without_a_second_req
     assert len(scripted.sent) == 1
 
 
-def test_an_unknown_outcome_surely_absent_is_retried_later(rt: Runtime, scripted: ScriptedChannel, clock: Clock) -> None:
+def test_an_unknown_outcome_surely_absent_is_retried_later(
+    rt: Runtime, scripted: ScriptedChannel, clock: Clock
+) -> None:
     (pid,) = factory.due_posts(rt, 1, T0)
     scripted.script.append(OutcomeUnknown("x: posting: timed out waiting for the answer"))
     scripted.reconcile_script.append(None)
