@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
@@ -135,13 +136,29 @@ def _due_posts(session: Session, now: datetime, limit: int):
 
 
 class _Pacer:
-    """Per-channel pacing of a backlog and our own rate limits, from the channel's recent publishes."""
+    """Per-channel pacing of a backlog and our own rate limits, from the channel's recent publishes.
+
+    Nothing is read unless a post needs pacing or its channel has a limit; every read uses an index
+    (channel, published_at) or (status, ...), so the cost does not grow with the stored posts.
+    """
 
     def __init__(self, session: Session, now: datetime, spacing: timedelta, limits: Mapping[str, ChannelLimit]):
         self.session, self.now, self.spacing, self.limits = session, now, spacing, limits
-        self._seen: dict[str, tuple[datetime | None, list[datetime], int]] = {}
+        self._seen: dict[str, tuple[datetime | None, list[datetime]]] = {}
+        self._in_flight: dict[str, int] | None = None
 
-    def _state(self, channel: str) -> tuple[datetime | None, list[datetime], int]:
+    def _flying(self, channel: str) -> int:
+        if self._in_flight is None:
+            # Few rows are ever `publishing`: one grouped read over the status index for all channels.
+            rows = self.session.exec(
+                select(Post.channel, func.count())
+                .where(Post.status == PostStatus.PUBLISHING)
+                .group_by(col(Post.channel))
+            ).all()
+            self._in_flight = {name: int(n) for name, n in rows}
+        return self._in_flight.get(channel, 0)
+
+    def _state(self, channel: str) -> tuple[datetime | None, list[datetime]]:
         if channel not in self._seen:
             last = self.session.exec(select(func.max(Post.published_at)).where(Post.channel == channel)).one()
             limit = self.limits.get(channel)
@@ -154,12 +171,7 @@ class _Pacer:
                         .order_by(col(Post.published_at))
                     ).all()  # type: ignore[arg-type]
                 )
-            in_flight = self.session.exec(
-                select(func.count())
-                .select_from(Post)
-                .where(Post.status == PostStatus.PUBLISHING, Post.channel == channel)
-            ).one()
-            self._seen[channel] = (last, recent, int(in_flight))
+            self._seen[channel] = (last, recent)
         return self._seen[channel]
 
     def until(self, channel: str, scheduled_at: datetime) -> datetime | None:
@@ -168,7 +180,8 @@ class _Pacer:
         limit = self.limits.get(channel)
         if not needs_pacing and limit is None:
             return None
-        last, recent, in_flight = self._state(channel)
+        last, recent = self._state(channel)
+        in_flight = self._flying(channel)
         wait: datetime | None = None
         if needs_pacing:
             latest = self.now if in_flight else last
@@ -184,9 +197,9 @@ class _Pacer:
         return wait
 
     def note(self, channel: str) -> None:
-        """A post of `channel` was just claimed."""
-        last, recent, in_flight = self._state(channel)
-        self._seen[channel] = (last, recent, in_flight + 1)
+        """A post of `channel` was just claimed (counted only if the channel's flights were read)."""
+        if self._in_flight is not None:
+            self._in_flight[channel] = self._in_flight.get(channel, 0) + 1
 
 
 def claim_due(
@@ -201,40 +214,39 @@ def claim_due(
     batch = ClaimBatch()
     lease = now + timedelta(seconds=cfg.lease_seconds)
     pacer = _Pacer(session, now, timedelta(seconds=cfg.backlog_spacing_seconds), limits or {})
+    attempts: list[PostAttempt] = []
     for post, start, end, zone in _due_posts(session, now, limit):
         assert post.id is not None
         batch.examined += 1
         # Every update is conditional on the status read: on SQLite another writer may have moved it.
-        still_due = (col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
+        still_due = update(Post).where(col(Post.id) == post.id, col(Post.status) == PostStatus.SCHEDULED)
         detail = missed_detail(cfg, post.scheduled_at, now, start, end, zone)
         if detail is not None:
-            res = session.execute(
-                update(Post)
-                .where(*still_due)
-                .values(status=PostStatus.SKIPPED, skip_reason=MISSED, last_error=f"{MISSED}: {detail}", updated_at=now)
-            )
-            batch.skipped += res.rowcount  # type: ignore[attr-defined]
+            values = {"status": PostStatus.SKIPPED, "skip_reason": MISSED, "last_error": f"{MISSED}: {detail}"}
+            batch.skipped += _apply(session, still_due.values(**values, updated_at=now))
             continue
         wait = pacer.until(post.channel, post.scheduled_at)
         if wait is not None:
-            res = session.execute(update(Post).where(*still_due).values(due_at=wait, updated_at=now))
-            batch.deferred += res.rowcount  # type: ignore[attr-defined]
+            batch.deferred += _apply(session, still_due.values(due_at=wait, updated_at=now))
             continue
         attempt = uuid.uuid4().hex
-        res = session.execute(
-            update(Post)
-            .where(*still_due)
-            .values(
-                status=PostStatus.PUBLISHING, attempt_id=attempt, claimed_by=worker, lease_until=lease, updated_at=now
-            )
+        claimed = still_due.values(
+            status=PostStatus.PUBLISHING, attempt_id=attempt, claimed_by=worker, lease_until=lease, updated_at=now
         )
-        if res.rowcount == 1:  # type: ignore[attr-defined]
-            session.add(PostAttempt(post_id=post.id, attempt_id=attempt, worker=worker, started_at=now))
+        if _apply(session, claimed) == 1:
+            attempts.append(PostAttempt(post_id=post.id, attempt_id=attempt, worker=worker, started_at=now))
             batch.claims.append(Claim(post.id, attempt))
             pacer.note(post.channel)
+    session.add_all(attempts)
     session.flush()
     session.expire_all()
     return batch
+
+
+def _apply(session: Session, stmt: Any) -> int:
+    """Run a conditional UPDATE; the rows it changed (the session's objects are refreshed by the caller)."""
+    res = session.execute(stmt, execution_options={"synchronize_session": False})
+    return int(res.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_sending(session: Session, claim: Claim, now: datetime, lease_seconds: int) -> bool:
