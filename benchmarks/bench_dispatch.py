@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 from service import publishing
 from service.config import PublishingConfig
 from service.db import Database
-from service.models import CalendarSource, Campaign, Event, Post, PostAttempt, PostStatus, TrackedLink
+from service.models import CalendarSource, Campaign, Event, Post, PostStatus, TrackedLink
 
 NOW = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
 PER_EVENT = 20
@@ -41,18 +41,33 @@ def fill(db: Database, total: int, due: int) -> None:
     n_events = (total + PER_EVENT - 1) // PER_EVENT
     started = time.perf_counter()
     with db.engine.begin() as conn:
-        conn.execute(insert(CalendarSource), [{"id": 1, "name": "bench", "kind": "ics_file", "location": "", "event_count": 0}])
+        conn.execute(
+            insert(CalendarSource), [{"id": 1, "name": "bench", "kind": "ics_file", "location": "", "event_count": 0}]
+        )
         for lo in range(0, n_events, CHUNK):
             rows = []
             for i in range(lo, min(n_events, lo + CHUNK)):
                 start = NOW + timedelta(days=3) + timedelta(minutes=i % 5000)
                 rows.append(
                     {
-                        "id": i + 1, "source_id": 1, "uid": f"e{i}", "recurrence_id": "", "title": f"Event {i}",
-                        "description": "", "location": "", "start_at": start,
-                        "end_at": start + timedelta(hours=1), "timezone": "America/Phoenix",
-                        "all_day": False, "status": "confirmed", "hashtags": "", "slug": f"e{i}", "warnings": [],
-                        "sequence": 0, "content_hash": "", "first_seen_at": NOW,
+                        "id": i + 1,
+                        "source_id": 1,
+                        "uid": f"e{i}",
+                        "recurrence_id": "",
+                        "title": f"Event {i}",
+                        "description": "",
+                        "location": "",
+                        "start_at": start,
+                        "end_at": start + timedelta(hours=1),
+                        "timezone": "America/Phoenix",
+                        "all_day": False,
+                        "status": "confirmed",
+                        "hashtags": "",
+                        "slug": f"e{i}",
+                        "warnings": [],
+                        "sequence": 0,
+                        "content_hash": "",
+                        "first_seen_at": NOW,
                         "updated_at": NOW,
                     }
                 )
@@ -60,8 +75,15 @@ def fill(db: Database, total: int, due: int) -> None:
             conn.execute(
                 insert(Campaign),
                 [
-                    {"id": r["id"], "event_id": r["id"], "template": "webinar", "template_chosen": False, "paused": False,
-                     "created_at": r["first_seen_at"], "updated_at": r["first_seen_at"]}
+                    {
+                        "id": r["id"],
+                        "event_id": r["id"],
+                        "template": "webinar",
+                        "template_chosen": False,
+                        "paused": False,
+                        "created_at": r["first_seen_at"],
+                        "updated_at": r["first_seen_at"],
+                    }
                     for r in rows
                 ],
             )
@@ -80,11 +102,24 @@ def fill(db: Database, total: int, due: int) -> None:
                 t = when
                 posts.append(
                     {
-                        "id": i + 1, "campaign_id": ev, "event_id": ev, "step": f"s{i % PER_EVENT}", "channel": f"ch{i % 4}",
-                        "network": "x", "scheduled_at": t, "due_at": t, "status": status, "text": f"Post {i}",
-                        "rendered_text": f"Post {i}", "edited": False, "moved": False, "link_kind": "rsvp", "attempts": 0,
+                        "id": i + 1,
+                        "campaign_id": ev,
+                        "event_id": ev,
+                        "step": f"s{i % PER_EVENT}",
+                        "channel": f"ch{i % 4}",
+                        "network": "x",
+                        "scheduled_at": t,
+                        "due_at": t,
+                        "status": status,
+                        "text": f"Post {i}",
+                        "rendered_text": f"Post {i}",
+                        "edited": False,
+                        "moved": False,
+                        "link_kind": "rsvp",
+                        "attempts": 0,
                         "published_at": t if status == PostStatus.PUBLISHED else None,
-                        "created_at": NOW, "updated_at": NOW,
+                        "created_at": NOW,
+                        "updated_at": NOW,
                     }
                 )
                 links.append({"id": i + 1, "code": f"k{i:09d}", "post_id": i + 1, "created_at": NOW})
@@ -112,8 +147,10 @@ def reset(db: Database) -> None:
     """Put the claimed posts back, so every repetition claims the same 1,000."""
     with db.engine.begin() as conn:
         conn.execute(
-            text("UPDATE post SET status = 'scheduled', attempt_id = NULL, claimed_by = NULL, lease_until = NULL "
-                 "WHERE status = 'publishing'")
+            text(
+                "UPDATE post SET status = 'scheduled', attempt_id = NULL, claimed_by = NULL, lease_until = NULL "
+                "WHERE status = 'publishing'"
+            )
         )
         conn.execute(text("DELETE FROM post_attempt"))
 

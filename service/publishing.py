@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
@@ -500,3 +500,25 @@ def set_channel_state(
     state.updated_at = now
     session.add(state)
     return state
+
+
+# A person's actions (retry, publish now, settle an unknown outcome, reconnect) live in
+# publishing_actions; they are reachable here too, as `publishing.retry_post(...)`.
+_ACTIONS = frozenset({"retry_post", "publish_now", "resolve_unknown", "reconnect_channel", "channel_overview"})
+
+if TYPE_CHECKING:
+    from .publishing_actions import (  # noqa: F401
+        channel_overview,
+        publish_now,
+        reconnect_channel,
+        resolve_unknown,
+        retry_post,
+    )
+
+
+def __getattr__(name: str) -> object:
+    if name in _ACTIONS:
+        from . import publishing_actions
+
+        return getattr(publishing_actions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
