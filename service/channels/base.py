@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..campaigns.fitting import NetworkRules
+from ..campaigns.fitting import NetworkRules, fits, rules_for, text_length
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,15 @@ class PublishResult:
     note: str | None = None
     # The network said this was the last post allowed until then: the channel waits.
     rate_limited_until: datetime | None = None
+
+
+def text_problems(text: str, network: str) -> list[str]:
+    """What every channel checks: a non-empty text within the network's length, counted as it counts."""
+    if not text.strip():
+        return ["empty text"]
+    if not fits(text, network):
+        return [f"too long for {network}: {text_length(text, network)}/{rules_for(network).limit}"]
+    return []
 
 
 class Channel(Protocol):

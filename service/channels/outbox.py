@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from ..campaigns.fitting import fits, rules_for, text_length
+from ..campaigns.fitting import rules_for
 from ..errors import RetryableError
-from .base import OutgoingPost, PublishResult
+from .base import OutgoingPost, PublishResult, text_problems
 
 
 class OutboxChannel:
@@ -23,11 +23,7 @@ class OutboxChannel:
 
     def validate(self, post: OutgoingPost) -> list[str]:
         """The network's length rule, applied exactly as the real network would."""
-        if not post.text.strip():
-            return ["empty text"]
-        if not fits(post.text, self.network):
-            return [f"too long for {self.network}: {text_length(post.text, self.network)}/{self.rules.limit}"]
-        return []
+        return text_problems(post.text, self.network)
 
     def publish(self, post: OutgoingPost) -> PublishResult:
         """Append the post to the outbox file."""

@@ -20,10 +20,10 @@ from typing import Any
 
 import requests
 
-from ..campaigns.fitting import fits, rules_for, text_length
+from ..campaigns.fitting import rules_for
 from ..errors import AuthError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
 from . import http
-from .base import OutgoingPost, PublishResult
+from .base import OutgoingPost, PublishResult, text_problems
 
 SIGNATURE_HEADER = "X-Eventpromo-Signature"
 TIMESTAMP_HEADER = "X-Eventpromo-Timestamp"
@@ -76,11 +76,7 @@ class WebhookChannel:
 
     def validate(self, post: OutgoingPost) -> list[str]:
         """A non-empty text within the network's length."""
-        if not post.text.strip():
-            return ["empty text"]
-        if not fits(post.text, self.network):
-            return [f"too long for {self.network}: {text_length(post.text, self.network)}/{self.rules.limit}"]
-        return []
+        return text_problems(post.text, self.network)
 
     def publish(self, post: OutgoingPost) -> PublishResult:
         """POST the post once."""

@@ -17,10 +17,10 @@ import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
-from ..campaigns.fitting import fits, rules_for, text_length
+from ..campaigns.fitting import rules_for
 from ..errors import AuthError, DuplicateContent, OutcomeUnknown, RateLimited, RejectedError, RetryableError
 from . import http
-from .base import OutgoingPost, PublishResult
+from .base import OutgoingPost, PublishResult, text_problems
 from .images import ImageUnavailable, fetch_image
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,7 @@ class XChannel:
 
     def validate(self, post: OutgoingPost) -> list[str]:
         """X's weighted length (links count 23) and a non-empty text."""
-        if not post.text.strip():
-            return ["empty text"]
-        if not fits(post.text, self.network):
-            return [f"too long for {self.network}: {text_length(post.text, self.network)}/{self.rules.limit}"]
-        return []
+        return text_problems(post.text, self.network)
 
     def publish(self, post: OutgoingPost) -> PublishResult:
         """Upload the image (if any), then create the post once."""
