@@ -423,28 +423,37 @@ def adopt_stale(
     is_dead: Callable[[str], bool] = lambda _w: False,
     limit: int = 50,
 ) -> list[Adopted]:
-    """Take over posts left `publishing` by a dead worker (expired lease, or a dead process on this host)."""
-    stmt = (
+    """Take over posts left `publishing` by a dead worker (expired lease, or a dead process on this host).
+
+    Nothing is locked while looking: the take-over is one conditional UPDATE that also requires the
+    lease read, so a live owner that renewed its lease (or finished) meanwhile keeps its post.
+    """
+    rows = session.exec(
         select(Post.id, Post.attempt_id, Post.claimed_by, Post.lease_until)
         .where(Post.status == PostStatus.PUBLISHING)
         .order_by(col(Post.lease_until))
         .limit(limit * 4)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+    ).all()
     adopted: list[Adopted] = []
-    for pid, aid, owner, lease in session.exec(stmt).all():
+    for pid, aid, owner, lease in rows:
         if pid is None or aid is None or len(adopted) >= limit:
             continue
         expired = lease is None or lease < now
         if not expired and not (owner and owner != worker and is_dead(owner)):
             continue
-        res = session.execute(
+        same_lease = col(Post.lease_until).is_(None) if lease is None else col(Post.lease_until) == lease
+        taken = _apply(
+            session,
             update(Post)
-            .where(col(Post.id) == pid, col(Post.status) == PostStatus.PUBLISHING, col(Post.attempt_id) == aid)
-            .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+            .where(
+                col(Post.id) == pid,
+                col(Post.status) == PostStatus.PUBLISHING,
+                col(Post.attempt_id) == aid,
+                same_lease,
+            )
+            .values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds), updated_at=now),
         )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        if taken != 1:
             continue
         sent = session.exec(select(PostAttempt.sent_at).where(PostAttempt.attempt_id == aid)).first()
         adopted.append(Adopted(Claim(pid, aid), sent is not None))
