@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlmodel import col
+from sqlalchemy import delete, text
+from sqlmodel import Session, col
 
 from . import faults, liveness, notify, publishing
 from .channels.base import Channel, OutgoingPost
@@ -136,7 +137,6 @@ def publish_one(rt: Runtime, claim: publishing.Claim, now_fn: Clock, tick: Publi
             return
         if not publishing.mark_sending(session, claim, now_fn(), cfg.lease_seconds):
             return
-    post = replace(post, first_sent_at=post.first_sent_at or now_fn())
     assert channel is not None
     faults.point("before_request")
     try:
@@ -168,12 +168,24 @@ def publish_one(rt: Runtime, claim: publishing.Claim, now_fn: Clock, tick: Publi
     else:
         faults.point("after_request")
         now = now_fn()
-        with rt.db.session(write=True) as session:
+        with _outcome_session(rt) as session:
             if publishing.record_published(session, claim, result, now):
                 tick.published += 1
             if result.rate_limited_until is not None and result.rate_limited_until > now:
                 publishing.set_channel_state(session, post.channel, now, rate_limited_until=result.rate_limited_until)
         faults.point("after_commit")
+
+
+@contextmanager
+def _outcome_session(rt: Runtime) -> Iterator[Session]:
+    """A write session for recording a publish. On PostgreSQL its commit does not wait for the disk:
+    should the database itself crash in that instant, the post reads `publishing` (sent) again and is
+    reconciled, as any unknown outcome is; the claim and the sending mark before it stay durable.
+    """
+    with rt.db.session(write=True) as session:
+        if rt.db.dialect == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield session
 
 
 def _failed(tick: PublishTick, post: OutgoingPost, reason: str) -> None:
@@ -227,6 +239,9 @@ def settle_unknown(
     absent_means_failed: bool = False,
 ) -> None:
     """The request may have gone out: ask the channel; if it cannot tell, a person decides."""
+    if post.first_sent_at is None:
+        with rt.db.session() as session:
+            post = replace(post, first_sent_at=publishing.first_sent_at(session, post.post_id) or now_fn())
     try:
         found = channel.reconcile(post)
         unsure = None
@@ -277,7 +292,7 @@ def recover(rt: Runtime, now_fn: Clock, tick: PublishTick) -> None:
         if not item.sent:
             continue
         with rt.db.session() as session:
-            post = publishing.outgoing(session, item.claim, rt.cfg.base_url)
+            post = publishing.outgoing(session, item.claim, rt.cfg.base_url, history=True)
         if post is None:
             continue
         tick.reconciled += 1

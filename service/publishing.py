@@ -266,8 +266,11 @@ def mark_sending(session: Session, claim: Claim, now: datetime, lease_seconds: i
     return True
 
 
-def outgoing(session: Session, claim: Claim, base_url: str) -> OutgoingPost | None:
-    """What the channel needs to publish a claimed post; None if the claim was lost meanwhile."""
+def outgoing(session: Session, claim: Claim, base_url: str, history: bool = False) -> OutgoingPost | None:
+    """What the channel needs to publish a claimed post; None if the claim was lost meanwhile.
+
+    `history` also reads when an earlier try first reached for the network (reconcile needs it).
+    """
     row = session.execute(
         sa_select(
             Post,
@@ -286,7 +289,7 @@ def outgoing(session: Session, claim: Claim, base_url: str) -> OutgoingPost | No
     if post.status != PostStatus.PUBLISHING or post.attempt_id != claim.attempt_id:
         return None
     assert post.id is not None
-    first_sent = session.exec(select(func.min(PostAttempt.sent_at)).where(PostAttempt.post_id == post.id)).one()
+    first_sent = first_sent_at(session, post.id) if history else None
     # The link the text carries (planning puts it in only when there is somewhere to go).
     link = tracked_url(base_url, code) if code else None
     return OutgoingPost(
@@ -304,6 +307,11 @@ def outgoing(session: Session, claim: Claim, base_url: str) -> OutgoingPost | No
         event_start=start,
         first_sent_at=first_sent,
     )
+
+
+def first_sent_at(session: Session, post_id: int) -> datetime | None:
+    """When the first try of this post reached for the network (None if none did)."""
+    return session.exec(select(func.min(PostAttempt.sent_at)).where(PostAttempt.post_id == post_id)).one()
 
 
 def _finish_attempt(session: Session, claim: Claim, now: datetime, outcome: str, error: str | None) -> None:
@@ -328,17 +336,30 @@ def _let_go(post: Post, now: datetime) -> None:
 
 
 def record_published(session: Session, claim: Claim, result: PublishResult, now: datetime) -> bool:
-    """Mark the claimed post published; False if this worker no longer owns it."""
-    post = _owned(session, claim)
-    if post is None:
+    """Mark the claimed post published; False if this worker no longer owns it (one conditional UPDATE)."""
+    done = _apply(
+        session,
+        update(Post)
+        .where(
+            col(Post.id) == claim.post_id,
+            col(Post.status) == PostStatus.PUBLISHING,
+            col(Post.attempt_id) == claim.attempt_id,
+        )
+        .values(
+            status=PostStatus.PUBLISHED,
+            external_id=result.external_id,
+            external_url=result.url,
+            published_at=now,
+            last_error=None,
+            hold_reason=None,
+            hold_kind=None,
+            lease_until=None,
+            claimed_by=None,
+            updated_at=now,
+        ),
+    )
+    if done != 1:
         return False
-    post.status = PostStatus.PUBLISHED
-    post.external_id = result.external_id
-    post.external_url = result.url
-    post.published_at = now
-    post.last_error = None
-    post.hold_reason = post.hold_kind = None
-    _let_go(post, now)
     _finish_attempt(session, claim, now, "published", result.note)
     return True
 
