@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterator
 from typing import IO
 from urllib.parse import urlsplit
@@ -77,10 +79,14 @@ def check(ctx: click.Context, network: str | None, as_json: bool, nul: bool) -> 
     network = _network(ctx, network)
     cfg = _load(ctx)
     own = tuple(h for h in (urlsplit(cfg.base_url).hostname,) if h)
-    stream = click.get_text_stream("stdin")
-    verdicts = (check_text(text, cfg.policy, own, network=network) for text in _texts(stream, nul))
-    if as_json:
-        print_json([v.as_dict() for v in verdicts])
-        return
-    for v in verdicts:
-        click.echo(f"{v.verdict}\t{'; '.join(v.reasons)}" if v.reasons else v.verdict)
+    # Posts are UTF-8 whatever the locale; a stray bad byte becomes U+FFFD rather than a crash.
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    try:
+        verdicts = (check_text(text, cfg.policy, own, network=network) for text in _texts(stream, nul))
+        if as_json:
+            print_json([v.as_dict() for v in verdicts])
+            return
+        for v in verdicts:
+            click.echo(f"{v.verdict}\t{'; '.join(v.reasons)}" if v.reasons else v.verdict)
+    finally:
+        stream.detach()  # sys.stdin stays usable (and open) for whoever reads it next

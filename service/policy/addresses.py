@@ -67,10 +67,11 @@ _SUFFIXES = {
 }
 _DIR = r"(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|Northeast|Northwest|Southeast|Southwest)"
 _SUFFIX = "|".join(sorted(_SUFFIXES, key=len, reverse=True))
-_NAME_WORD = r"(?:[A-Z][A-Za-z'’-]*|\d{1,3}(?:st|nd|rd|th))"
+# A street name word; only a short abbreviation ("St.", "Mt.") may carry a period (a longer word ends a sentence).
+_NAME_WORD = r"(?:[A-Z][a-z]{0,2}\.|[A-Z][A-Za-z'-]*|\d{1,3}(?:st|nd|rd|th))"
 STREET_RE = re.compile(
-    rf"(?<![\w#-])(\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?)\s+(?:({_DIR})\.?\s+)?((?:{_NAME_WORD}\.?\s+){{1,4}}?)"
-    rf"((?i:{_SUFFIX}))\b\.?(?!\s+of\b)(?:\s+({_DIR})\b\.?)?"
+    rf"(?<![\w#-])(\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?)\s+(?:({_DIR})\.?\s+)?((?:{_NAME_WORD}\s+){{1,4}}?)"
+    rf"((?i:{_SUFFIX}))\b(?!(?<=[Dd]r)\.\s+[A-Z][a-z])\.?(?!\s+of\b)(?:\s+({_DIR})\b\.?)?"
 )
 PO_BOX_RE = re.compile(r"\b(?:P\.?\s?O\.?\s*Box|Post\s+Office\s+Box)\s*#?\s*(\d{1,8})\b", re.I)
 ZIP_RE = re.compile(r"\b\d{5}(?:-\d{4})?\b")
@@ -86,8 +87,34 @@ _TIME_WORDS = frozenset(
 )
 # "2026 Blood Drive", "Pink Ribbon Drive": drives and ways that are events, not streets.
 _EVENT_WORDS = frozenset(
-    "blood donor food toy coat book supply registry marrow ribbon donation fund diaper sock clothing canned "
-    "recruitment vaccine vaccination healthy better easy simple best right new".split()
+    [
+        "blood",
+        "donor",
+        "food",
+        "toy",
+        "coat",
+        "book",
+        "supply",
+        "registry",
+        "marrow",
+        "ribbon",
+        "donation",
+        "fund",
+        "diaper",
+        "sock",
+        "clothing",
+        "canned",
+        "recruitment",
+        "vaccine",
+        "vaccination",
+        "healthy",
+        "better",
+        "easy",
+        "simple",
+        "best",
+        "right",
+        "new",
+    ]
 )
 
 

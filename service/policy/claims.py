@@ -14,7 +14,11 @@ from .rules import Allow
 from .scan import HOLD, WARN, Scan
 from .words import CLAIM_PATTERNS, CURE_AS_CAUSE
 
-_CLAIMS = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.I), label) for p, label in CLAIM_PATTERNS)
+# One pass over the text: each built-in claim is a named group of one pattern.
+_CLAIMS = re.compile(
+    r"(?<!\w)(?:" + "|".join(f"(?P<c{i}>{p})" for i, (p, _) in enumerate(CLAIM_PATTERNS)) + r")(?!\w)", re.I
+)
+_LABELS = {f"c{i}": label for i, (_, label) in enumerate(CLAIM_PATTERNS)}
 _CURE_AS_CAUSE = re.compile(CURE_AS_CAUSE, re.I)
 _NOT_A_GUARANTEE = re.compile(
     r"(?:\bnot|n't|\bno|\bcannot|\bseats?|\bseating|\bspots?|\bspace|\bspaces|\bparking|\bentry|\badmission|"
@@ -34,17 +38,17 @@ def _not_a_claim(label: str, before: str) -> bool:
 def check_claims(scan: Scan, allow: Allow) -> None:
     """Warn about medical claims: built-in phrases and the configured `claim_terms`."""
     text = scan.masked
-    for pattern, label in _CLAIMS:
-        for m in pattern.finditer(text):
-            if _not_a_claim(label, text[max(0, m.start() - 40) : m.start()]) or not scan.free(m.start(), m.end()):
-                continue
-            scan.report(
-                WARN,
-                "claim",
-                m.start(),
-                m.end(),
-                f"medical claim {scan.quote(m.start(), m.end())!r}: a post must not promise outcomes",
-            )
+    for m in _CLAIMS.finditer(text):
+        label = _LABELS[m.lastgroup or ""]
+        if _not_a_claim(label, text[max(0, m.start() - 40) : m.start()]) or not scan.free(m.start(), m.end()):
+            continue
+        scan.report(
+            WARN,
+            "claim",
+            m.start(),
+            m.end(),
+            f"medical claim {scan.quote(m.start(), m.end())!r}: a post must not promise outcomes",
+        )
     if allow.claim_terms is not None:
         for m in allow.claim_terms.finditer(text):
             if scan.free(m.start(), m.end()):

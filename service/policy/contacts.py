@@ -22,6 +22,7 @@ from .words import SHORTENERS
 
 _SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"'`]+", re.I)
 _URL_TRAILING = ".,;:!?'\")]}>"
+_DOMAIN_LIKE = re.compile(r"[\w-]\.[^\W\d_]{2}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(
     rf"(?<![\w.%+'-])([A-Za-z0-9][A-Za-z0-9._%+'-]*)@({_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,24}})(?![\w-])"
@@ -35,13 +36,34 @@ _SPELLED_EMAIL = re.compile(
 )
 _OBFUSCATION = re.compile(r"[(\[{<]\s*(?:at|dot)\s*[)\]}>]|\s(?:at|dot)\s|\s@|@\s", re.I)
 _MAIL_PROVIDERS = frozenset(
-    "gmail googlemail yahoo ymail hotmail outlook live msn aol icloud me mac protonmail proton gmx zoho comcast cox".split()
+    [
+        "gmail",
+        "googlemail",
+        "yahoo",
+        "ymail",
+        "hotmail",
+        "outlook",
+        "live",
+        "msn",
+        "aol",
+        "icloud",
+        "me",
+        "mac",
+        "protonmail",
+        "proton",
+        "gmx",
+        "zoho",
+        "comcast",
+        "cox",
+    ]
 )
 _TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 _VANITY = re.compile(
     r"(?<![\w+-])(\+?1[ .-]?)?(\(\d{3}\)|\d{3})[ .-]?([A-Za-z0-9]{1,4}(?:[.-][A-Za-z0-9]{1,8}){0,3}|[A-Za-z0-9]{7,8})(?![\w-])"
 )
 _CALL_CONTEXT = re.compile(r"(?:call|phone|tel|text|dial|fax|contact|reach|line|hotline|number)\W{0,3}$", re.I)
+# Six digits or more with phone separators between them: what a phone number needs at least.
+_PHONE_LIKE = re.compile(r"\d(?:[ \t().\-/+]{0,3}\d){5}")
 _EXTENSION = re.compile(r"(?:ext|extension|x)\.?\s*\d+$", re.I)
 _DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 _SPELLED_DIGITS = re.compile(rf"\b{_DIGIT_WORD}(?:[\s,-]+{_DIGIT_WORD}){{6,}}\b", re.I)
@@ -88,14 +110,18 @@ def _trim_url(url: str) -> str:
 def _link_spans(text: str) -> list[tuple[int, int, str]]:
     """Every link in the original text: (start, end, url), scheme links first, then what X links."""
     found: list[tuple[int, int, str]] = []
+    rest = list(text)
     for m in _SCHEME_URL.finditer(text):
         url = _trim_url(m.group(0))
         found.append((m.start(), m.start() + len(url), url))
-    if "." in text:
-        for item in extract_urls_with_indices(text):
+        rest[m.start() : m.start() + len(url)] = " " * len(url)
+    # X's extractor is slow: run it only where a scheme-less link could be, on the text without the links
+    # already found (same length, so its indices are the text's).
+    remainder = "".join(rest)
+    if _DOMAIN_LIKE.search(remainder):
+        for item in extract_urls_with_indices(remainder):
             start, end = item["indices"]
-            if all(end <= a or start >= b for a, b, _ in found):
-                found.append((start, end, item["url"]))
+            found.append((start, end, item["url"]))
     return found
 
 
@@ -199,7 +225,7 @@ def _numbers_view(scan: Scan) -> str:
 def check_phones(scan: Scan, allow: Allow) -> None:
     """Hold phone and fax numbers that are not the organisation's (any format, vanity, spelled out)."""
     text = _numbers_view(scan)
-    if sum(c.isdigit() for c in text) >= 5:
+    if _PHONE_LIKE.search(text):
         for match in phonenumbers.PhoneNumberMatcher(text, allow.region, leniency=phonenumbers.Leniency.POSSIBLE):
             if any(c.isalpha() for c in _EXTENSION.sub("", match.raw_string)):
                 continue  # libphonenumber reads "1200 Saguaro" as a vanity number; _VANITY is stricter
