@@ -53,7 +53,7 @@ def render(mapping: dict[str, str]) -> str:
     """The module source for `mapping`."""
     lines = [HEADER]
     for ch, target in mapping.items():
-        lines.append(f"    {ascii(ch)}: {target!r},\n")
+        lines.append(f"    {ch!a}: {target!r},\n")
     lines.append("}\n# fmt: on\n")
     return "".join(lines)
 

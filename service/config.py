@@ -427,7 +427,8 @@ class _Reader:
             if not street_keys(address) and not PO_BOX_RE.search(address):
                 raise self.fail(
                     f"{p}allowed_addresses[{i}]",
-                    f"no street line or PO box found in {address!r} (write it like '1200 N Saguaro Blvd, Mesa, AZ 85201')",
+                    f"no street line or PO box found in {address!r} "
+                    "(write it like '1200 N Saguaro Blvd, Mesa, AZ 85201')",
                 )
         cfg = PolicyConfig(
             allowed_domains=tuple(domains),

@@ -100,7 +100,7 @@ class Guard:
 
 
 def _check_lookalikes(scan: Scan) -> None:
-    """Warn about words that mix Latin letters with look-alikes from other scripts ("pаtient")."""
+    """Warn about words that mix Latin letters with look-alikes from other scripts ("p" + Cyrillic "a" + "tient")."""
     if scan.text.isascii():
         return
     for m in _WORD.finditer(scan.text):

@@ -160,7 +160,7 @@ def po_boxes(address: str) -> list[str]:
 
 def zip_codes(address: str) -> list[str]:
     """The ZIP codes of one configured address (ZIP+4 and its first five digits)."""
-    out = []
+    out: list[str] = []
     for m in ZIP_RE.finditer(address):
         out.extend({m.group(0), m.group(0)[:5]})
     return out

@@ -8,6 +8,7 @@ Google's libphonenumber (the `phonenumbers` port) in every format it knows, plus
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -59,7 +60,8 @@ _MAIL_PROVIDERS = frozenset(
 )
 _TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 _VANITY = re.compile(
-    r"(?<![\w+-])(\+?1[ .-]?)?(\(\d{3}\)|\d{3})[ .-]?([A-Za-z0-9]{1,4}(?:[.-][A-Za-z0-9]{1,8}){0,3}|[A-Za-z0-9]{7,8})(?![\w-])"
+    r"(?<![\w+-])(\+?1[ .-]?)?(\(\d{3}\)|\d{3})[ .-]?"
+    r"([A-Za-z0-9]{1,4}(?:[.-][A-Za-z0-9]{1,8}){0,3}|[A-Za-z0-9]{7,8})(?![\w-])"
 )
 _CALL_CONTEXT = re.compile(r"(?:call|phone|tel|text|dial|fax|contact|reach|line|hotline|number)\W{0,3}$", re.I)
 # Six digits or more with phone separators between them: what a phone number needs at least.
@@ -92,10 +94,8 @@ def _skeleton(host: str) -> str:
     """What a host looks like to a reader: punycode decoded, look-alike letters folded."""
     host = host.lower().rstrip(".")
     if "xn--" in host:
-        try:
+        with contextlib.suppress(UnicodeError):
             host = host.encode("ascii").decode("idna")
-        except UnicodeError:
-            pass
     return fold(host).text.lower()
 
 
@@ -187,7 +187,8 @@ def check_emails(scan: Scan, allow: Allow) -> None:
                 "lookalike",
                 m.start(),
                 m.end(),
-                f"e-mail address {scan.quote(m.start(), m.end())} imitates the organisation's domain with look-alike letters",
+                f"e-mail address {scan.quote(m.start(), m.end())} imitates the organisation's domain "
+                "with look-alike letters",
             )
         else:
             scan.report(

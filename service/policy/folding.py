@@ -1,6 +1,6 @@
 """A folded view of a post for matching, with a map back to the original characters.
 
-People (and copy-paste) hide words from filters with look-alike letters (Cyrillic "а" for "a"),
+People (and copy-paste) hide words from filters with look-alike letters (a Cyrillic "a" for the Latin one),
 fullwidth digits, zero-width spaces and accents. The rules match on the folded view, where all of
 those are plain ASCII-like characters, and quote the original text back to the coordinator.
 """

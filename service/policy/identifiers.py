@@ -55,7 +55,8 @@ _DOB = re.compile(
     rf"\b(?:DOB|D\.O\.B\.?|date\s+of\s+birth|birth\s*date|born(?:\s+on)?)\s*[:#-]?\s*(?:was\s+|is\s+)?(?:{_DATE})",
     re.I | re.X,
 )
-_CARE_EVENT = r"""(?:admitted|readmitted|discharged|hospitali[sz]ed|diagnosed|operated\s+on|had\s+(?:her|his|their)?\s*surgery|
+_CARE_EVENT = r"""(?:admitted|readmitted|discharged|hospitali[sz]ed|diagnosed|operated\s+on|
+    had\s+(?:her|his|their)?\s*surgery|
     died|passed\s+away|deceased|seen\s+in\s+(?:the\s+)?(?:clinic|er|ed|emergency\s+room)|rushed\s+to\s+the\s+(?:hospital|er))"""
 _CARE_DATE = re.compile(
     rf"""\b(?:
@@ -116,10 +117,10 @@ def _long_number(run: str) -> bool:
     groups = re.findall(r"\d+", run)
     if max(len(g) for g in groups) >= 7:
         return True
-    if re.search(r"[.\-/()]", run):
+    if run.startswith("+") or re.search(r"[.\-/()]", run):
         return True
     # Space-separated: "4111 1111 1111 1111", "020 7946 0958"; not "2026 1200".
-    return len(groups) >= 3 and all(len(g) >= 2 for g in groups)
+    return sum(1 for g in groups if len(g) >= 2) >= 3
 
 
 def check_long_numbers(scan: Scan, allow: Allow) -> None:
@@ -136,7 +137,8 @@ def check_long_numbers(scan: Scan, allow: Allow) -> None:
             "number",
             m.start(),
             m.end(),
-            f"a long number ({scan.quote(m.start(), m.end())}) may identify a person (account, card, record or phone number)",
+            f"a long number ({scan.quote(m.start(), m.end())}) may identify a person "
+            "(account, card, record or phone number)",
         )
 
 

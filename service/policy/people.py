@@ -85,7 +85,8 @@ _DASH_SIGNATURE = re.compile(rf"(?:^|\s)[-~]\s*(?P<name>{_NAME})\s*(?:,[^\n]{{0,
 _NAME_AT_START = re.compile(rf"^(?:{_NAME})(?!\w)")
 _FIRST_PERSON = re.compile(
     r"(?<!\bstage )(?<!\bphase )(?<!\bpart )(?<!\btype )(?<!\bgrade )(?<!\bclass )(?<!\blevel )(?<!\btier )"
-    r"(?<!\bchapter )(?<!\bwar )(?<!\btitle )(?<!\bact )(?<![.\w])I\b(?![.-]\w)|\b(?:I'm|I've|I'd|I'll|my|mine|myself)\b|"
+    r"(?<!\bchapter )(?<!\bwar )(?<!\btitle )(?<!\bact )(?<![.\w])I\b(?![.-]\w)|"
+    r"\b(?:I'm|I've|I'd|I'll|my|mine|myself)\b|"
     r"\b(?:helped|saved|cured|treated|diagnosed|told)\s+me\b",
     re.I,
 )
@@ -96,7 +97,8 @@ _STORY = re.compile(
     (?:her|his)\s+(?:diagnosis|chemo\w*|surgery|mastectomy|transplant|relapse|prognosis|last\s+chemo|scans?|
       (?:(?:breast|lung|colon|skin|blood|brain|prostate|ovarian|pancreatic)\s+)?cancer(?:\s+journey)?|tumou?r)
       (?!\s+{NOT_PERSONAL_AFTER})|
-    \d{{1,2}}[- ]year[- ]old\s+(?:patient|woman|man|mother|father|girl|boy|mom|dad|wife|husband|grand\w+|son|daughter))\b""",
+    \d{{1,2}}[- ]year[- ]old\s+
+      (?:patient|woman|man|mother|father|girl|boy|mom|dad|wife|husband|grand\w+|son|daughter))\b""",
     re.I | re.X,
 )
 

@@ -65,9 +65,12 @@ def test_network_applies_its_length_rules(cfg_path: str) -> None:
     assert data[0]["verdict"] == "hold" and data[0]["reasons"] == ["too long for x: 348/280 characters"]
     assert data[1]["verdict"] == "ok"
     # Mastodon allows 500; without --network no length rule applies.
-    assert json.loads(run_cli(cfg_path, "policy", "check", "--network", "mastodon", "--json", input=lines).stdout)[0][
-        "verdict"
-    ] == "ok"
+    assert (
+        json.loads(run_cli(cfg_path, "policy", "check", "--network", "mastodon", "--json", input=lines).stdout)[0][
+            "verdict"
+        ]
+        == "ok"
+    )
     assert json.loads(run_cli(cfg_path, "policy", "check", "--json", input=lines).stdout)[0]["verdict"] == "ok"
 
 
@@ -94,7 +97,10 @@ def test_broken_config_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def test_null_separated_texts_keep_their_lines(cfg_path: str) -> None:
-    posts = ["Tomorrow at 5:30 PM: MPN webinar.\nRegister: https://example.org/r\n#MPN", "Call 602-555-0199\nor email us"]
+    posts = [
+        "Tomorrow at 5:30 PM: MPN webinar.\nRegister: https://example.org/r\n#MPN",
+        "Call 602-555-0199\nor email us",
+    ]
     out = run_cli(cfg_path, "policy", "check", "--null", "--json", input="\0".join(posts) + "\0")
     data = json.loads(out.stdout)
     assert [d["text"] for d in data] == posts
