@@ -94,6 +94,9 @@ _HEALTH = re.compile(rf"\b{HEALTH_WORDS}\b", re.I | re.X)
 _STORY = re.compile(
     rf"""\b(?:one\s+of\s+our\s+patients|a\s+(?:former\s+|current\s+|young\s+)?patient(?:'s)?\s+(?:story|journey)|
     patient\s+stor(?:y|ies)|(?:she|he)\s+(?:was|is|has\s+been|had\s+been)\s+(?:diagnosed|treated|admitted|discharged)|
+    (?:she|he)\s+(?:has|had|beat|survived|fought|is\s+fighting|is\s+living\s+with)\s+(?:stage\s+\w+\s+)?(?:\w+\s+)?
+      (?:cancer|leukemia|lymphoma|myeloma|melanoma|sarcoma|mpn|myelofibrosis|a\s+tumou?r)|
+    (?:her|his)\s+(?:own\s+)?(?:story|journey)|
     (?:her|his)\s+(?:diagnosis|chemo\w*|surgery|mastectomy|transplant|relapse|prognosis|last\s+chemo|scans?|
       (?:(?:breast|lung|colon|skin|blood|brain|prostate|ovarian|pancreatic)\s+)?cancer(?:\s+journey)?|tumou?r)
       (?!\s+{NOT_PERSONAL_AFTER})|
