@@ -46,18 +46,28 @@ _PATIENT_CUE = re.compile(
     rf"\b(?P<det>(?i:our|my|a|the|former|nuestr[oa]|mi)\s+)?(?P<noun>(?i:{PATIENT_NOUNS}))(?P<sep>\s*[,:(-]?)\s*$"
 )
 _SPOTLIGHT_CUE = re.compile(
-    rf"\b(?i:{PATIENT_NOUNS}|caregivers?)\s+(?i:spotlight|story|stories|profile|of\s+the\s+(?:week|month|year))\s*[:-]\s*$"
+    rf"\b(?i:(?:{PATIENT_NOUNS}|caregivers?)\s+(?:spotlight|story|stories|profile|of\s+the\s+(?:week|month|year))|"
+    r"patient'?s?\s+name)\s*[:=-]?\s*$"
 )
+# Wishes that imply an illness: "Get well soon, Maria", "Prayers for John".
+_WISH_CUE = re.compile(
+    r"\b(?i:get\s+well\s+soon|speedy\s+recovery|prayers\s+(?:for|to)|praying\s+for|pray\s+for|"
+    r"sending\s+(?:love|strength|healing(?:\s+\w+)?|prayers)\s+to)[\s,:!]*$"
+)
+# A first-person testimonial that gives the speaker's name: "My name is Maria and I was diagnosed ...".
+_SELF_NAME_CUE = re.compile(r"\b(?i:my\s+name\s+is|i\s+am|i'm)\s+$")
 _MEMORIAL_CUE = re.compile(
     r"\b(?:(?i:in\s+(?:loving\s+)?memory\s+of|in\s+memoriam|remembering|honou?ring\s+the\s+(?:life|memory)\s+of|"
     r"celebrating\s+the\s+life\s+of|rest\s+in\s+peace|we\s+mourn|mourning\s+the\s+(?:loss|passing)\s+of|"
-    r"the\s+passing\s+of|the\s+loss\s+of|obituary\s+(?:of|for)|funeral\s+(?:of|for)|farewell\s+to)|RIP)[\s,:]*"
+    r"the\s+passing\s+of|the\s+loss\s+of|obituary(?:\s+(?:of|for))?|funeral\s+(?:of|for)|farewell\s+to|"
+    r"celebration\s+of\s+(?:the\s+)?life\s+(?:for|of))|RIP)[\s,:-]*"
     r"(?:(?i:our|my|your|dear|beloved|friend|colleague|volunteer|member|founder|patient|longtime|the\s+late|sweet|"
     r"wonderful|brave)[\s,]+)*$"
 )
 _BEFORE_TRIGGER = re.compile(
     r"patient|pt\.|surviv|fighter|warrior|thriver|paciente|sobreviv|memor|remember|honou?r|rest\s+in|RIP|mourn|"
-    r"passing|loss\s+of|obituar|funeral|farewell|celebrating\s+the\s+life",
+    r"passing|loss\s+of|obituar|funeral|farewell|celebrat\w*\s+(?:the|of)|name|get\s+well|recovery|pray|"
+    r"sending|i\s+am|i'm",
     re.I,
 )
 # Patterns that start right after a name.
@@ -177,6 +187,10 @@ class _People:
             found = (cue, "may name a patient")
         if found is None and (cue := _MEMORIAL_CUE.search(window)):
             found = (cue, "names a person in a memorial")
+        if found is None and (cue := _WISH_CUE.search(window)):
+            found = (cue, "names a person in a get-well or prayer message")
+        if found is None and (cue := _SELF_NAME_CUE.search(window)) and self.health_sentence(at):
+            found = (cue, "a health testimonial that gives the person's name")
         if found is None:
             return
         name, _ = _clean(words, from_right=False)
@@ -206,6 +220,12 @@ class _People:
             start = spans[-1][1] - len(name) if not name.startswith("@") else spans[-1][0]
             self.hold(start, found[0].end(), found[1])
 
+    def health_sentence(self, index: int) -> bool:
+        for a, b in self.scan.sentences():
+            if a <= index < b:
+                return _HEALTH.search(self.text, a, b) is not None
+        return False
+
     def clinical_sentence(self, index: int) -> bool:
         for a, b in self.scan.sentences():
             if a <= index < b:
@@ -213,9 +233,29 @@ class _People:
         return False
 
 
+_PRAYER_TAG = re.compile(r"#(?:PrayFor|Pray4|PrayingFor|Praying4|GetWell|GetWellSoon)(?P<name>[A-Z][a-z]+)\b")
+_TEAM_TAG = re.compile(r"#(?:Team(?P<a>[A-Z][a-z]+)|(?P<b>[A-Z][a-z]+)(?:Strong|Fights|Fight|Warrior|Army|Tough))\b")
+
+
 def check_named_people(scan: Scan, allow: Allow) -> None:
-    """Hold names tied to a patient, a diagnosis, a treatment, an age or a death."""
+    """Hold names tied to a patient, a diagnosis, a treatment, an age or a death; names in support hashtags."""
     _People(scan).run()
+    text = scan.masked
+    if "#" not in text:
+        return
+    for m in _PRAYER_TAG.finditer(text):
+        if m.group("name").lower() not in NOT_NAMES:
+            scan.report(HOLD, "name", m.start(), m.end(), f"a prayer or get-well hashtag names a person: {m.group(0)}")
+    for m in _TEAM_TAG.finditer(text):
+        name = m.group("a") or m.group("b") or ""
+        if name.lower() not in NOT_NAMES and scan.free(m.start(), m.end()):
+            scan.report(
+                WARN,
+                "name",
+                m.start(),
+                m.end(),
+                f"a support hashtag may name a patient: {m.group(0)} (check it is not)",
+            )
 
 
 def _hold_name(scan: Scan, start: int, end: int, what: str) -> None:
