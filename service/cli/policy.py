@@ -32,11 +32,11 @@ def _load(ctx: click.Context) -> Config:
     return config_mod.load(obj.get("config_path"))
 
 
-def _network(cfg_loader: click.Context, value: str | None) -> str | None:
+def _network(ctx: click.Context, value: str | None) -> str | None:
     """A network name, or the network of a configured channel of that name; else a usage error."""
     if value is None or value in NETWORKS:
         return value
-    cfg = _load(cfg_loader)
+    cfg = _load(ctx)
     for channel in cfg.channels:
         if channel.name == value:
             return channel.network

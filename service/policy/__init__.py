@@ -24,7 +24,7 @@ from .folding import mixes_scripts
 from .rules import Allow, compile_policy
 from .scan import HOLD, OK, RANK, WARN, Finding, Scan
 
-__all__ = ["HOLD", "OK", "WARN", "Finding", "Verdict", "check_text", "length_finding"]
+__all__ = ["HOLD", "OK", "WARN", "Finding", "Guard", "Verdict", "check_text", "guard_for", "length_finding"]
 
 Rule = Callable[[Scan, Allow], None]
 # Order matters: e-mail addresses before links (X would link the domain of one), links and addresses

@@ -110,8 +110,3 @@ def mixes_scripts(word: str) -> bool:
         return False
     scripts = {_script(c) for c in word if c.isalpha()}
     return "LATIN" in scripts and bool(scripts & _LOOKALIKE_SCRIPTS)
-
-
-def has_lookalikes(text: str) -> bool:
-    """True when `text` holds characters that fold into different ASCII ones (look-alikes, fullwidth)."""
-    return not text.isascii() and any(not c.isascii() and fold_char(c).isascii() and fold_char(c) for c in text)

@@ -148,3 +148,20 @@ def test_names_outside_a_patient_context_are_ok(corpus_policy: PolicyConfig, tex
 def test_empty_and_whitespace_texts_are_ok(corpus_policy: PolicyConfig) -> None:
     assert check_text("", corpus_policy).verdict == OK
     assert check_text(" \n\t ", corpus_policy).verdict == OK
+
+
+def test_planning_style_masked_tracked_links_are_ok(corpus_policy: PolicyConfig) -> None:
+    # Planning masks the random code of our own tracked link before asking (its verdicts are cached per text).
+    text = "Tomorrow at 5:30 PM MST: Living Well with MPN.\nThere is still room: http://127.0.0.1:8000/r/LINKCODE\n#MPN"
+    assert check_text(text, corpus_policy, ("127.0.0.1",)).verdict == OK
+
+
+def test_many_findings_of_one_kind_are_all_reported(corpus_policy: PolicyConfig) -> None:
+    v = check_text("Call 602-555-0199 or 602-555-0198; email a@gmail.com or b@yahoo.com.", corpus_policy)
+    assert [f.kind for f in v.findings] == ["phone", "phone", "email", "email"]
+    assert len(set(v.reasons)) == 4
+
+
+def test_the_same_finding_twice_is_reported_once(corpus_policy: PolicyConfig) -> None:
+    v = check_text("bit.ly/x and again bit.ly/x", corpus_policy)
+    assert v.reasons == ["link shortener bit.ly hides where the link goes (outside the organisation's domains)"]
