@@ -19,7 +19,7 @@ from twitter_text import extract_urls_with_indices
 from .folding import fold
 from .rules import Allow
 from .scan import HOLD, WARN, Scan
-from .words import SHORTENERS
+from .words import MESSAGING_HOSTS, SHORTENERS
 
 _SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"'`]+", re.I)
 _URL_TRAILING = ".,;:!?'\")]}>"
@@ -145,6 +145,14 @@ def check_links(scan: Scan, allow: Allow) -> None:
                 vs,
                 ve,
                 f"link to {raw_host} imitates the organisation's domain with look-alike letters",
+            )
+        elif host in MESSAGING_HOSTS or host.removeprefix("www.") in MESSAGING_HOSTS:
+            scan.report(
+                HOLD,
+                "messaging",
+                vs,
+                ve,
+                f"link to a personal messaging account ({scan.quote(vs, ve)}): a contact detail",
             )
         elif host in SHORTENERS:
             scan.report(
