@@ -142,7 +142,7 @@ SHORTENERS = _words(
 )
 
 # Links that open a chat with a person's own account: contact details, like a phone number.
-MESSAGING_HOSTS = frozenset("wa.me api.whatsapp.com chat.whatsapp.com signal.me t.me telegram.me m.me line.me".split())
+MESSAGING_HOSTS = _words("wa.me api.whatsapp.com chat.whatsapp.com signal.me t.me telegram.me m.me line.me")
 
 # Medical claims: the built-in phrases (regular expressions, matched as whole words, any case).
 CLAIM_PATTERNS: tuple[tuple[str, str], ...] = (
