@@ -159,7 +159,8 @@ class XChannel:
         except requests.RequestException as exc:
             # No post was created yet: an upload that timed out only leaves an orphan image behind.
             raise RetryableError(f"{self.name}: image upload {http.describe(exc)}") from None
-        if resp.status_code in (400, 413, 415, 422):
+        if 400 <= resp.status_code < 500 and resp.status_code not in (401, 429):
+            # The image was refused (too big, wrong type, no upload here): the words still go out.
             note = f"posted without its image: X refused it ({resp.status_code} {_body_message(resp)})"
             log.warning("%s: post %s: %s", self.name, post.post_id, note)
             return [], note

@@ -225,3 +225,14 @@ def test_a_request_that_hangs_is_cut_by_the_default_timeout(fake: FakeX, x: XCha
     fake.fail_next("timeout")
     with pytest.raises(OutcomeUnknown, match="timed out waiting for the answer"):
         x.publish(outgoing())
+
+
+def test_an_upload_x_refuses_leaves_the_post_without_its_image(fake: FakeX, x: XChannel) -> None:
+    fake.server.route(
+        "POST", "/2/media/upload", lambda _r: Response(413, {"detail": "File size exceeds 5242880 bytes."})
+    )
+    with FakeServer() as images:
+        images.route("GET", "/banner.png", lambda _r: Response(200, PNG, {"Content-Type": "image/png"}))
+        result = x.publish(outgoing(image_url=images.url + "/banner.png"))
+    assert result.note == "posted without its image: X refused it (413 File size exceeds 5242880 bytes.)"
+    assert fake.tweets[-1]["media_ids"] == []
