@@ -1,0 +1,144 @@
+"""Click rows: classify (bot, suspect) and store a batch of hits in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from ..models import Click, TrackedLink
+from .bots import BotDetector, default_detector
+from .visitors import day_salt, referrer_host, visitor_key
+
+log = logging.getLogger(__name__)
+RATE_WINDOW_SECONDS = 60.0
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One GET of a tracked link as the redirect saw it (no IP: the visitor key stands for it)."""
+
+    at: float  # epoch seconds, UTC
+    link_id: int
+    visitor_key: str
+    referrer_host: str | None
+    user_agent: str
+    prefetch: bool = False
+
+
+class SuspectWindow:
+    """Each visitor's latest clicks, enough to tell whether a new click is over the per-visitor rate.
+
+    A click is suspect when the same visitor already made `limit` clicks in the minute before it.
+    Visitors this window has not seen lately are read from the database first, so the rule holds
+    across processes and restarts; with `remember` the window keeps what it saw for the next batch.
+    """
+
+    def __init__(self, limit: int, remember: bool = True, seconds: float = RATE_WINDOW_SECONDS):
+        self.limit = limit
+        self.seconds = seconds
+        self.remember = remember
+        self._recent: dict[str, deque[float]] = {}
+
+    def prepare(self, session: Session, hits: Sequence[Hit]) -> None:
+        """Load from the database the recent clicks of the visitors in `hits` this window does not know."""
+        if not self.remember:
+            self._recent.clear()
+        if not hits:
+            return
+        oldest = min(h.at for h in hits) - self.seconds
+        self._prune(oldest)
+        unknown = sorted({h.visitor_key for h in hits if h.visitor_key not in self._recent})
+        since = datetime.fromtimestamp(oldest, UTC)
+        for i in range(0, len(unknown), _IN_CHUNK):
+            chunk = unknown[i : i + _IN_CHUNK]
+            rows = session.exec(
+                select(Click.visitor_key, Click.at)
+                .where(col(Click.visitor_key).in_(chunk), Click.at >= since)
+                .order_by(col(Click.at))
+            )
+            for key, at in rows:
+                self._window(key).append(at.timestamp())
+
+    def check(self, key: str, at: float) -> bool:
+        """True when `key` already has `limit` clicks in the minute before `at`; then counts this one too."""
+        recent = self._window(key)
+        suspect = len(recent) >= self.limit and recent[-self.limit] > at - self.seconds
+        recent.append(at)
+        return suspect
+
+    def clear(self) -> None:
+        """Forget everything (after a rolled-back batch: the database is the truth)."""
+        self._recent.clear()
+
+    def _window(self, key: str) -> deque[float]:
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = deque(maxlen=self.limit)
+        return recent
+
+    def _prune(self, before: float) -> None:
+        if len(self._recent) > 10_000:
+            self._recent = {k: v for k, v in self._recent.items() if v and v[-1] >= before}
+
+
+def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, detector: BotDetector) -> int:
+    """Insert the click rows of `hits` (time order, bot and suspect flags); hits of deleted links are dropped."""
+    batch = sorted(hits, key=lambda h: h.at)
+    if not batch:
+        return 0
+    link_ids = sorted({h.link_id for h in batch})
+    known: set[int] = set()
+    for i in range(0, len(link_ids), _IN_CHUNK):
+        chunk = link_ids[i : i + _IN_CHUNK]
+        found = session.exec(select(TrackedLink.id).where(col(TrackedLink.id).in_(chunk)))
+        known.update(link_id for link_id in found if link_id is not None)
+    dropped = sum(1 for h in batch if h.link_id not in known)
+    if dropped:
+        log.warning("dropped %d click(s) of tracked links deleted since", dropped)
+    batch = [h for h in batch if h.link_id in known]
+    window.prepare(session, batch)
+    rows = [
+        {
+            "link_id": h.link_id,
+            "at": datetime.fromtimestamp(h.at, UTC),
+            "is_bot": h.prefetch or detector.is_bot(h.user_agent),
+            "is_suspect": window.check(h.visitor_key, h.at),
+            "referrer_host": h.referrer_host,
+            "visitor_key": h.visitor_key,
+        }
+        for h in batch
+    ]
+    if rows:
+        session.execute(insert(Click), rows)
+    return len(rows)
+
+
+def record_click(
+    session: Session,
+    link_id: int,
+    at: datetime,
+    ip: str,
+    user_agent: str | None,
+    referrer: str | None,
+    suspect_per_minute: int,
+    prefetch: bool = False,
+    detector: BotDetector | None = None,
+) -> None:
+    """Store one click now, in the caller's transaction (the `direct` recorder and tests)."""
+    ua = user_agent or ""
+    hit = Hit(
+        at=at.timestamp(),
+        link_id=link_id,
+        visitor_key=visitor_key(day_salt(session, at.astimezone(UTC).date()), ip, ua),
+        referrer_host=referrer_host(referrer),
+        user_agent=ua,
+        prefetch=prefetch,
+    )
+    store_hits(session, [hit], SuspectWindow(suspect_per_minute, remember=False), detector or default_detector())
