@@ -68,8 +68,9 @@ def follow(code: str) -> Response:
     return redirect_response(target.target)
 
 
-@bp.after_request
+@bp.after_app_request
 def _never_cache(resp: Response) -> Response:
-    # A 404 too: a code unknown now may be minted later.
-    resp.headers["Cache-Control"] = "no-store"
+    # Every answer under /r/, a 404 too: a code unknown now may be minted later.
+    if request.path.startswith("/r/"):
+        resp.headers["Cache-Control"] = "no-store"
     return resp
