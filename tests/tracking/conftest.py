@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from service.models import CalendarSource, Campaign, Event, Post, PostStatus
+from service.models import CalendarSource, Campaign, Event, Post, PostStatus, TrackedLink
 from service.runtime import Runtime
 from service.tracking import add_link, mint_code, tracked_url
 from tests.conftest import NOW
@@ -27,6 +27,7 @@ class Link:
 
     post_id: int
     event_id: int
+    link_id: int
     code: str
     step: str
     channel: str
@@ -92,8 +93,9 @@ def make_link(
     session.add(post)
     session.flush()
     code = add_link(session, post, code, NOW)
-    assert post.id is not None and event.id is not None
-    return Link(post.id, event.id, code, step, channel)
+    link_id = session.exec(select(TrackedLink.id).where(TrackedLink.code == code)).one()
+    assert post.id is not None and event.id is not None and link_id is not None
+    return Link(post.id, event.id, link_id, code, step, channel)
 
 
 @pytest.fixture
