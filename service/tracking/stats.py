@@ -253,7 +253,7 @@ def grouped_stats(
     if by == "event":
         return [GroupStats(str(eid), title, *rest) for eid, title, _start, *rest in rows]
     groups = [GroupStats(key, key, *rest) for key, *rest in rows]
-    return sorted(groups, key=lambda g: (-g.clicks, -g.unique_clicks, g.key))
+    return sorted(groups, key=lambda g: (-g.clicks, -g.unique_clicks, -g.total, g.key))
 
 
 def daily_series(

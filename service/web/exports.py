@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, request
 from flask_login import login_required
 
-from ..models import utcnow
+from ..models import Event, utcnow
 from ..tracking.export import clicks_csv
 from ..tracking.stats import DIMENSIONS, Dimension
 from ..tracking.tracker import flush_pending
@@ -31,7 +31,8 @@ def _day(name: str) -> date | None:
 @bp.route("/clicks.csv")
 @login_required
 def clicks() -> Response:
-    """?by=post|event|step|channel|network|day, ?event=ID, ?from=DATE&to=DATE (inclusive, local days)."""
+    """?by=post|event|step|channel|network|day, ?event=ID, ?from=DATE&to=DATE (inclusive days: the event's zone,
+    else the configured one)."""
     rt = current_runtime()
     by = request.args.get("by", "post")
     if by not in DIMENSIONS:
@@ -39,13 +40,18 @@ def clicks() -> Response:
     event = request.args.get("event")
     if event is not None and not event.isdigit():
         abort(400, "event: expected an event id")
-    zone = rt.cfg.timezone
-    tz = ZoneInfo(zone)
     start, end = _day("from"), _day("to")
-    since = datetime.combine(start, time(0), tz) if start else None
-    until = datetime.combine(end + timedelta(days=1), time(0), tz) if end else None
     flush_pending(rt.cfg, rt.db)
     with rt.db.session() as session:
+        zone = rt.cfg.timezone
+        if event is not None:
+            found = session.get(Event, int(event))
+            if found is None:
+                abort(404)
+            zone = found.timezone or zone  # an event's days are its own zone's days
+        tz = ZoneInfo(zone)
+        since = datetime.combine(start, time(0), tz) if start else None
+        until = datetime.combine(end + timedelta(days=1), time(0), tz) if end else None
         body = clicks_csv(session, cast(Dimension, by), zone, int(event) if event else None, since, until)
     stamp = utcnow().astimezone(tz).strftime("%Y-%m-%d")
     name = f"eventpromo-clicks-{by}{'-event' + event if event else ''}-{stamp}.csv"

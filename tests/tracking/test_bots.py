@@ -40,8 +40,21 @@ def test_empty_agents_are_bots(ua: str | None) -> None:
 
 def test_the_lists_are_realistic_and_large() -> None:
     assert len(BOTS) >= 60 and len(BROWSERS) >= 25
-    named = ["Twitterbot", "facebookexternalhit", "LinkedInBot", "Slackbot", "Discordbot", "TelegramBot",
-             "WhatsApp", "Mastodon", "Cardyb", "Googlebot", "bingbot", "curl/", "Wget"]
+    named = [
+        "Twitterbot",
+        "facebookexternalhit",
+        "LinkedInBot",
+        "Slackbot",
+        "Discordbot",
+        "TelegramBot",
+        "WhatsApp",
+        "Mastodon",
+        "Cardyb",
+        "Googlebot",
+        "bingbot",
+        "curl/",
+        "Wget",
+    ]
     for name in named:
         assert any(name.lower() in ua.lower() for ua in BOTS), name
 

@@ -105,8 +105,7 @@ def test_recording_posts_lead_to_the_recording(app: Any, client: Any, rt: Runtim
         made = make_link(s, event, step="recording", link_kind="recording")
     resp = client.get(made.path, headers={"User-Agent": CHROME})
     assert resp.headers["Location"] == (
-        "https://example.org/recordings/9?utm_source=x&utm_medium=social&utm_campaign=mpn-webinar"
-        "&utm_content=recording"
+        "https://example.org/recordings/9?utm_source=x&utm_medium=social&utm_campaign=mpn-webinar&utm_content=recording"
     )
 
 
@@ -135,8 +134,7 @@ def test_location_header_is_the_encoded_target(app: Any, client: Any, rt: Runtim
     with rt.db.session(write=True) as s:
         made = make_link(s, make_event(s, rsvp_url="https://bücher.example/größe?stadt=Zürich#für"))
     assert client.get(made.path).headers["Location"] == (
-        "https://xn--bcher-kva.example/gr%C3%B6%C3%9Fe?stadt=Z%C3%BCrich"
-        f"&{UTM}#f%C3%BCr"
+        f"https://xn--bcher-kva.example/gr%C3%B6%C3%9Fe?stadt=Z%C3%BCrich&{UTM}#f%C3%BCr"
     )
 
 
@@ -166,8 +164,12 @@ def test_a_click_row_holds_no_ip_only_a_daily_keyed_hash(app: Any, client: Any, 
 
 
 def test_unique_people_by_address_and_agent(app: Any, client: Any, rt: Runtime, link: Link) -> None:
-    for ip, ua in [("198.51.100.1", CHROME), ("198.51.100.1", CHROME), ("198.51.100.2", CHROME),
-                   ("198.51.100.1", FIREFOX)]:
+    for ip, ua in [
+        ("198.51.100.1", CHROME),
+        ("198.51.100.1", CHROME),
+        ("198.51.100.2", CHROME),
+        ("198.51.100.1", FIREFOX),
+    ]:
         assert client.get(link.path, headers={"User-Agent": ua}, environ_base={"REMOTE_ADDR": ip}).status_code == 302
     flush(app)
     assert stats_of(rt, link.post_id) == (4, 3, 0, 0)
@@ -183,15 +185,24 @@ def test_forwarded_for_is_trusted_only_from_configured_proxies(
         made = make_link(s, make_event(s))
     client = app.test_client()
     for forwarded in ("192.0.2.10", "192.0.2.11"):
-        client.get(made.path, headers={"User-Agent": CHROME, "X-Forwarded-For": forwarded},
-                   environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        client.get(
+            made.path,
+            headers={"User-Agent": CHROME, "X-Forwarded-For": forwarded},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
     flush(app)
     assert stats_of(rt, made.post_id) == (2, expected_unique, 0, 0)
 
 
 def test_bots_and_previews_are_counted_apart(app: Any, client: Any, rt: Runtime, link: Link) -> None:
-    bots = ["Twitterbot/1.0", "facebookexternalhit/1.1", "curl/8.5.0", "", "WhatsApp/2.23.20.0",
-            "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)"]
+    bots = [
+        "Twitterbot/1.0",
+        "facebookexternalhit/1.1",
+        "curl/8.5.0",
+        "",
+        "WhatsApp/2.23.20.0",
+        "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
+    ]
     for ua in bots:
         assert client.get(link.path, headers={"User-Agent": ua}).status_code == 302
     client.get(link.path, headers={"User-Agent": CHROME, "Sec-Purpose": "prefetch"})

@@ -49,8 +49,16 @@ def test_lines_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    [b"", b"garbage", b"1\t1.0\t5\tkey\t\t-", b"2\t1.0\t5\tkey\t\t-\tua", b"1\tnan\t5\tkey\t\t-\tua",
-     b"1\t1.0\t-5\tkey\t\t-\tua", b"1\t1.0\t5\t\t\t-\tua", b"1\t1.0\tfive\tkey\t\t-\tua"],
+    [
+        b"",
+        b"garbage",
+        b"1\t1.0\t5\tkey\t\t-",
+        b"2\t1.0\t5\tkey\t\t-\tua",
+        b"1\tnan\t5\tkey\t\t-\tua",
+        b"1\t1.0\t-5\tkey\t\t-\tua",
+        b"1\t1.0\t5\t\t\t-\tua",
+        b"1\t1.0\tfive\tkey\t\t-\tua",
+    ],
 )
 def test_unreadable_lines_are_refused(line: bytes) -> None:
     assert decode_line(line) is None
@@ -116,7 +124,9 @@ def test_concurrent_readers_store_each_line_once(rt: Runtime, link: Link) -> Non
     assert sum(results) == total == count(rt)
 
 
-def test_a_torn_last_line_of_a_dead_writer_is_skipped(rt: Runtime, link: Link, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_torn_last_line_of_a_dead_writer_is_skipped(
+    rt: Runtime, link: Link, caplog: pytest.LogCaptureFixture
+) -> None:
     writer = SpoolWriter(spool(rt))
     for h in hits(link.link_id, 3):
         writer.append(h)

@@ -33,13 +33,16 @@ def target(url: str) -> str | None:
         # Keys the URL already has are kept with its own values, never duplicated.
         (
             "https://example.org/r?utm_source=newsletter&utm_campaign=spring",
-            "https://example.org/r?utm_source=newsletter&utm_campaign=spring"
-            "&utm_medium=social&utm_content=one-week",
+            "https://example.org/r?utm_source=newsletter&utm_campaign=spring&utm_medium=social&utm_content=one-week",
         ),
-        ("https://example.org/r?utm_medium=", "https://example.org/r?utm_medium=&utm_source=x"
-         "&utm_campaign=mpn-webinar&utm_content=one-week"),
-        ("https://example.org/r?utm%5Fsource=a", "https://example.org/r?utm%5Fsource=a&utm_medium=social"
-         "&utm_campaign=mpn-webinar&utm_content=one-week"),
+        (
+            "https://example.org/r?utm_medium=",
+            "https://example.org/r?utm_medium=&utm_source=x&utm_campaign=mpn-webinar&utm_content=one-week",
+        ),
+        (
+            "https://example.org/r?utm%5Fsource=a",
+            "https://example.org/r?utm%5Fsource=a&utm_medium=social&utm_campaign=mpn-webinar&utm_content=one-week",
+        ),
         ("HTTPS://Example.ORG:8443/R", f"https://example.org:8443/R?{UTM}"),
         ("http://user:pw@example.org/r", f"http://user:pw@example.org/r?{UTM}"),
         ("http://[2001:db8::1]:8080/r", f"http://[2001:db8::1]:8080/r?{UTM}"),
@@ -64,7 +67,7 @@ def test_utm_merging(url: str, expected: str) -> None:
         ("https://example.org/r#Anmeldung-für", f"https://example.org/r?{UTM}#Anmeldung-f%C3%BCr"),
         ("https://example.org/a b", f"https://example.org/a%20b?{UTM}"),
         ("https://example.org/100%", f"https://example.org/100%25?{UTM}"),
-        ("https://example.org/r?x=\"<y>\"", f"https://example.org/r?x=%22%3Cy%3E%22&{UTM}"),
+        ('https://example.org/r?x="<y>"', f"https://example.org/r?x=%22%3Cy%3E%22&{UTM}"),
     ],
 )
 def test_non_ascii_and_unsafe_characters(url: str, expected: str) -> None:
