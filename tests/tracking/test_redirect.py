@@ -252,6 +252,6 @@ def test_access_log_never_holds_addresses_or_referrers() -> None:
     assert "%(h)s" not in ACCESS_LOG_FORMAT and "%(f)s" not in ACCESS_LOG_FORMAT and "{" not in ACCESS_LOG_FORMAT
     root = Path(__file__).resolve().parents[2]
     conf: dict[str, Any] = {}
-    exec((root / "gunicorn.conf.py").read_text(), conf)  # noqa: S102
+    exec((root / "gunicorn.conf.py").read_text(), conf)
     assert conf["access_log_format"] == ACCESS_LOG_FORMAT
     assert "ACCESS_LOG_FORMAT" in Path(serve.__file__).read_text()
