@@ -17,6 +17,7 @@ BOT_AGENTS_FILE = Path(__file__).resolve().parent.parent / "data" / "bot_agents.
 MAX_AGENT_LENGTH = 512
 # Browsers announce speculative loads (prefetch, prerender, link previews) in one of these headers.
 _PREFETCH_HEADERS = ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz")
+_PREFETCH_ENVIRON = tuple("HTTP_" + h.upper().replace("-", "_") for h in _PREFETCH_HEADERS)
 _PREFETCH_WORDS = ("prefetch", "preview", "prerender")
 
 
@@ -81,5 +82,14 @@ def is_prefetch(headers: _Headers) -> bool:
     for name in _PREFETCH_HEADERS:
         value = headers.get(name)
         if value and any(word in value.lower() for word in _PREFETCH_WORDS):
+            return True
+    return False
+
+
+def is_prefetch_environ(environ: dict[str, object]) -> bool:
+    """is_prefetch() on a WSGI environ (the redirect's hot path: no header object built)."""
+    for key in _PREFETCH_ENVIRON:
+        value = environ.get(key)
+        if isinstance(value, str) and any(word in value.lower() for word in _PREFETCH_WORDS):
             return True
     return False

@@ -82,10 +82,13 @@ class _SqliteChanges:
 class LinkCache:
     """Resolved codes (and unknown ones) kept in memory so a redirect costs no query.
 
-    An entry lives `ttl` seconds. On SQLite every entry is also dropped as soon as any other
-    connection commits (PRAGMA data_version, a few microseconds), so a corrected RSVP link is
-    followed at once; on PostgreSQL it is followed within `ttl`.
+    An entry lives `ttl` seconds. On SQLite every entry is also dropped once any other connection
+    has committed (PRAGMA data_version, asked at most every CHANGE_CHECK_SECONDS), so a corrected
+    RSVP link is followed at once; on PostgreSQL it is followed within `ttl`.
     """
+
+    # Asking SQLite costs ~10 us (a read lock on the WAL index): once per 50 ms, not per request.
+    CHANGE_CHECK_SECONDS = 0.05
 
     def __init__(self, db: Database, ttl: float, max_entries: int = 50_000):
         self._db = db
@@ -94,12 +97,15 @@ class LinkCache:
         self._entries: dict[str, tuple[float, Redirect | None]] = {}
         path = db.engine.url.database if db.dialect == "sqlite" else None
         self._changes = _SqliteChanges(path) if path and path != ":memory:" else None
+        self._checked = 0.0
 
     def get(self, code: str) -> Redirect | None:
         """The redirect of `code`, from memory when fresh, else from the database."""
-        if self._changes is not None and self._changes.changed():
-            self._entries = {}
         now = time.monotonic()
+        if self._changes is not None and now - self._checked >= self.CHANGE_CHECK_SECONDS:
+            self._checked = now
+            if self._changes.changed():
+                self._entries = {}
         entry = self._entries.get(code)
         if entry is not None and now - entry[0] < self._ttl:
             return entry[1]

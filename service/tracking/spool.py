@@ -48,30 +48,31 @@ _HOST_RE = re.compile(r"[^A-Za-z0-9.-]")
 
 def encode_hit(hit: Hit) -> bytes:
     """One spool line: version, time, link, visitor key, referrer host, prefetch flag, user agent."""
-    ua = hit.user_agent.translate(_CLEAN)[:MAX_AGENT_LENGTH]
-    ref = (hit.referrer_host or "").translate(_CLEAN)
-    flag = "p" if hit.prefetch else "-"
-    return f"1\t{hit.at:.6f}\t{hit.link_id}\t{hit.visitor_key}\t{ref}\t{flag}\t{ua}\n".encode("utf-8", "replace")
+    ua = hit.user_agent.translate(_CLEAN)[:MAX_AGENT_LENGTH].encode("utf-8", "replace")
+    ref = (hit.referrer_host or "").translate(_CLEAN).encode("utf-8", "replace")
+    flag = b"p" if hit.prefetch else b"-"
+    return b"1\t%.6f\t%d\t%s\t%s\t%s\t%s\n" % (hit.at, hit.link_id, hit.visitor_key.encode(), ref, flag, ua)
 
 
 def decode_line(line: bytes) -> Hit | None:
     """The hit of one spool line, or None for a line that is not one (a torn write, another version)."""
-    parts = line.decode("utf-8", "replace").rstrip("\n").split("\t", 6)
-    if len(parts) != 7 or parts[0] != "1" or not 0 < len(parts[3]) <= 64:
+    parts = line.rstrip(b"\n").split(b"\t", 6)
+    if len(parts) != 7 or parts[0] != b"1" or not 0 < len(parts[3]) <= 64:
         return None
     try:
         at, link_id = float(parts[1]), int(parts[2])
-    except ValueError:
+        key = parts[3].decode("ascii")
+    except (ValueError, UnicodeDecodeError):
         return None
     if not math.isfinite(at) or at <= 0 or link_id <= 0:
         return None
     return Hit(
         at=at,
         link_id=link_id,
-        visitor_key=parts[3],
-        referrer_host=parts[4][:255] or None,
-        user_agent=parts[6],
-        prefetch=parts[5] == "p",
+        visitor_key=key,
+        referrer_host=parts[4][:255].decode("utf-8", "replace") or None,
+        user_agent=parts[6].decode("utf-8", "replace"),
+        prefetch=parts[5] == b"p",
     )
 
 

@@ -66,24 +66,24 @@ class VisitorKeys:
     def __init__(self, db: Database):
         self._db = db
         self._lock = threading.Lock()
-        # (day, HMAC keyed with that day's salt), swapped as one object so threads never mix days.
-        self._current: tuple[date, hmac.HMAC] | None = None
+        # (UTC day number, HMAC keyed with that day's salt), swapped as one object so threads never mix days.
+        self._current: tuple[int, hmac.HMAC] | None = None
 
     def key(self, ip: str, user_agent: str, at: float) -> str:
         """The visitor key of (ip, user agent) on the UTC day of epoch time `at`."""
-        day = datetime.fromtimestamp(at, UTC).date()
+        day = int(at // 86400)
         current = self._current
         mac = current[1] if current is not None and current[0] == day else self._prepare(day)
         h = mac.copy()
         h.update(f"{ip}\n{user_agent}".encode("utf-8", "replace"))
         return h.hexdigest()[:VISITOR_KEY_LENGTH]
 
-    def _prepare(self, day: date) -> hmac.HMAC:
+    def _prepare(self, day: int) -> hmac.HMAC:
         with self._lock:
             current = self._current
             if current is None or current[0] != day:
                 with self._db.session(write=True) as session:
-                    salt = day_salt(session, day)
+                    salt = day_salt(session, datetime.fromtimestamp(day * 86400, UTC).date())
                 current = (day, hmac.new(salt.encode(), digestmod=hashlib.sha256))
                 self._current = current
             return current[1]

@@ -9,7 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from ..runtime import Runtime
-from ..tracking import ClickTracker, is_code, is_prefetch
+from ..tracking import ClickTracker, is_code
+from ..tracking.bots import is_prefetch_environ
 
 bp = Blueprint("redirects", __name__)
 log = logging.getLogger(__name__)
@@ -54,13 +55,14 @@ def follow(code: str) -> Response:
     if target is None:
         abort(404)
     if request.method == "GET":
+        environ = request.environ  # read directly: this is the hot path (REMOTE_ADDR is ProxyFix's)
         try:
             t.record(
                 target.link_id,
-                request.remote_addr or "",
-                request.headers.get("User-Agent", ""),
-                request.headers.get("Referer"),
-                is_prefetch(request.headers),
+                environ.get("REMOTE_ADDR") or "",
+                environ.get("HTTP_USER_AGENT") or "",
+                environ.get("HTTP_REFERER"),
+                is_prefetch_environ(environ),
             )
         except Exception:
             # The person still gets to the RSVP page; the failure is logged (without the visitor's address).
