@@ -49,12 +49,30 @@ EXACT_REQUESTS = 2000
 
 @dataclass
 class WrkResult:
-    """What one wrk run reports."""
+    """What one wrk run reports, plus the CPU time the server spent on it."""
 
     rps: float
     completed: int
     p99_ms: float
     bad: int  # non-3xx responses and socket errors
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """Server CPU per completed request: steadier than req/s when other work shares the cores."""
+        return self.server_cpu_s / self.completed * 1e6 if self.completed else float("nan")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def ensure_wrk() -> str:
@@ -213,8 +231,8 @@ def main() -> None:
     parser.add_argument("--postgres", nargs="?", const=DEFAULT_PG, metavar="URL", help="benchmark on PostgreSQL")
     parser.add_argument("--recorder", choices=["spool", "direct"], default="spool")
     parser.add_argument("--fsync", choices=["batch", "click"], default="batch")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     if not (1 <= args.rounds <= 10 and 1 <= args.seconds <= 30 and 1 <= args.connections <= 64):
@@ -254,14 +272,22 @@ def main() -> None:
         counted_runs = [warm]
         bare: list[WrkResult] = []
         counted: list[WrkResult] = []
+        server = [proc.pid, *children(proc.pid)]
         for r in range(args.rounds):
             order = [("bare", bare_url), ("counted", counted_url)]
             for name, url in order if r % 2 == 0 else order[::-1]:
+                cpu_before = cpu_seconds(server)
                 res = run_wrk(wrk, url, args.seconds, args.connections)
+                time.sleep(1.0)  # the flusher stores the run's last clicks: their cost belongs to this run
+                res.server_cpu_s = cpu_seconds(server) - cpu_before
                 (bare if name == "bare" else counted).append(res)
                 if name == "counted":
                     counted_runs.append(res)
-                print(f"  round {r + 1} {name:7s} {res.rps:8.0f} req/s  p99 {res.p99_ms:6.1f} ms", flush=True)
+                print(
+                    f"  round {r + 1} {name:7s} {res.rps:8.0f} req/s  p99 {res.p99_ms:6.1f} ms  "
+                    f"server CPU {res.cpu_us_per_request:5.0f} us/request",
+                    flush=True,
+                )
 
         # Every completed request is recorded. wrk stops mid-flight, so a run may leave up to one
         # request per connection answered to nobody: the bound below. Then an exact check.
@@ -298,6 +324,12 @@ def main() -> None:
         print(
             f"p99 latency: /r/<code> {statistics.median(r.p99_ms for r in counted):.1f} ms, "
             f"bare {statistics.median(r.p99_ms for r in bare):.1f} ms (median of the rounds)"
+        )
+        cpu_counted = statistics.median(r.cpu_us_per_request for r in counted)
+        cpu_bare = statistics.median(r.cpu_us_per_request for r in bare)
+        print(
+            f"server CPU per request: /r/<code> {cpu_counted:.0f} us, bare {cpu_bare:.0f} us "
+            f"({cpu_bare / cpu_counted:.2f}x: the ratio the cores allow when nothing else runs)"
         )
         errors = sum(r.bad for r in counted + bare)
         wrk_ok = completed <= after_wrk <= completed + in_flight

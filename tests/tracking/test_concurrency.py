@@ -167,3 +167,58 @@ def test_gunicorn_workers_killed_after_answering_lose_no_click(make_config: Any)
             proc.wait(timeout=30)
         log.close()
         db.dispose()
+
+
+@pytest.mark.slow
+def test_serve_access_log_keeps_no_address_or_referrer(make_config: Any) -> None:
+    """`eventpromo serve` logs each request without the client's address or referrer (from 127.0.0.2 here)."""
+    cfg = make_config()
+    db = Database(cfg.database_url)
+    with db.session(write=True) as s:
+        made = make_link(s, make_event(s))
+    port = _free_port()
+    cfg.instance_dir.mkdir(parents=True, exist_ok=True)
+    out_path = cfg.instance_dir / "serve.log"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from service.cli import main; main()",
+                "--config",
+                str(cfg.path),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if request(port, "GET", "/healthz", "probe") == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, out_path.read_text()
+                time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=("127.0.0.2", 0)) as sock:
+                sock.sendall(
+                    f"GET {made.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {CHROME}\r\n"
+                    "Referer: https://t.co/private-path\r\nConnection: close\r\n\r\n".encode()
+                )
+                assert sock.recv(65536).startswith(b"HTTP/1.1 302")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+    log = out_path.read_text()
+    assert f'"GET {made.path} HTTP/1.1" 302' in log
+    assert "127.0.0.2" not in log and "t.co" not in log and "private-path" not in log
+    flush_pending(cfg, db)
+    with session(Runtime(cfg=cfg, db=db)) as s:
+        row = next(r for r in post_stats(s) if r.post_id == made.post_id)
+    assert (row.clicks, row.unique_clicks) == (1, 1)
+    db.dispose()

@@ -223,3 +223,23 @@ def test_suspect_window_rule() -> None:
     assert flags == [False, False, False, True, True]
     assert window.check("other", t + 5) is False
     assert window.check("v", t + 200) is False  # a minute later the visitor is fresh again
+
+
+def test_spooled_rows_read_back_like_orm_rows(rt: Runtime, link: Link) -> None:
+    """The driver-level insert writes the same text the ORM would: times compare, sort and read back equal."""
+    from datetime import UTC, datetime
+
+    from service.tracking.clicks import sqlite_instant
+
+    at = datetime(2026, 3, 8, 9, 59, 59, 250000, tzinfo=UTC)
+    assert sqlite_instant(at.timestamp()) == "2026-03-08 09:59:59.250000"
+    assert sqlite_instant(datetime(2026, 3, 8, 10, tzinfo=UTC).timestamp()) == "2026-03-08 10:00:00.000000"
+    with rt.db.session(write=True) as s:
+        s.add(Click(link_id=link.link_id, at=at, visitor_key="orm"))
+        from service.tracking import store_hits
+
+        store_hits(s, [Hit(at.timestamp(), link.link_id, "spool", None, CHROME)], SuspectWindow(10), DETECTOR)
+    with session(rt) as s:
+        rows = s.exec(select(Click).where(Click.at == at).order_by(Click.visitor_key)).all()
+        assert [(c.visitor_key, c.at) for c in rows] == [("orm", at), ("spool", at)]
+        assert len(s.exec(select(Click).where(Click.at > at)).all()) == 0
