@@ -16,7 +16,6 @@ plus what moving a spooled click into each database costs later (the flusher's w
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
@@ -24,47 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _common import peak_rss_mb
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from _tracking import DEFAULT_PG, postgres_database, seed_link
+from sqlalchemy import event
 
 from service import migrate
 from service.db import Database
-from service.models import CalendarSource, Campaign, Event, Post, TrackedLink, utcnow
 from service.tracking import BotDetector, Hit, SuspectWindow, store_hits
 from service.tracking.spool import IngestState, SpoolWriter, ingest
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def seed(db: Database) -> int:
-    """One tracked link to click on; returns its id."""
-    now = utcnow()
-    with db.session(write=True) as s:
-        s.add(CalendarSource(id=1, name="bench", kind="ics_file"))
-        s.flush()
-        ev = Event(source_id=1, uid="b", title="B", start_at=now, end_at=now, timezone="UTC", rsvp_url="https://e.org")
-        s.add(ev)
-        s.flush()
-        camp = Campaign(event_id=ev.id or 0, template="webinar")
-        s.add(camp)
-        s.flush()
-        post = Post(
-            campaign_id=camp.id or 0,
-            event_id=ev.id or 0,
-            step="s",
-            channel="x",
-            network="x",
-            scheduled_at=now,
-            due_at=now,
-        )
-        s.add(post)
-        s.flush()
-        link = TrackedLink(code="BenchCode01", post_id=post.id or 0)
-        s.add(link)
-        s.flush()
-        assert link.id is not None
-        return link.id
 
 
 def per_click(fn: Callable[[int], None], n: int) -> float:
@@ -118,7 +85,6 @@ def main() -> None:
     detector = BotDetector()
     results: dict[str, float] = {}
     ingests: dict[str, float] = {}
-    pg_admin, pg_name = None, None
     try:
         memory: list[Hit] = []
         results["memory"] = per_click(lambda i: memory.append(hit(1, i)), n)
@@ -135,28 +101,21 @@ def main() -> None:
             if sync == "FULL":
                 event.listen(db.engine, "connect", lambda c, _r: c.execute("PRAGMA synchronous=FULL"))
                 db.engine.dispose()
-            link_id = seed(db)
+            link_id = seed_link(db).link_id
             results[f"sqlite {sync}"] = per_click(direct(db, link_id, detector), min(n, 2000))
             if sync == "NORMAL":
                 ingests["sqlite"] = ingest_cost(db, link_id, folder / "ingest-sqlite", n, detector)
             db.dispose()
 
         if args.postgres:
-            pg_name = f"eventpromo_bench_store_{os.getpid()}"
-            pg_admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            with pg_admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-            db = Database(make_url(args.postgres).set(database=pg_name).render_as_string(hide_password=False))
-            migrate.upgrade(db.engine)
-            link_id = seed(db)
-            results["postgresql"] = per_click(direct(db, link_id, detector), min(n, 2000))
-            ingests["postgresql"] = ingest_cost(db, link_id, folder / "ingest-pg", n, detector)
-            db.dispose()
+            with postgres_database(args.postgres, "eventpromo_bench_store") as url:
+                db = Database(url)
+                migrate.upgrade(db.engine)
+                link_id = seed_link(db).link_id
+                results["postgresql"] = per_click(direct(db, link_id, detector), min(n, 2000))
+                ingests["postgresql"] = ingest_cost(db, link_id, folder / "ingest-pg", n, detector)
+                db.dispose()
     finally:
-        if pg_admin is not None:
-            with pg_admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            pg_admin.dispose()
         shutil.rmtree(folder, ignore_errors=True)
 
     chosen = results["spool"]

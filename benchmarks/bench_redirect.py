@@ -28,22 +28,20 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from _common import ROOT, peak_rss_mb
-from sqlalchemy import create_engine, func, text
-from sqlalchemy.engine import make_url
+from _tracking import DEFAULT_PG, postgres_database, seed_link
+from sqlalchemy import func
 from sqlmodel import select
 
 from service import config as config_mod
 from service import migrate
 from service.db import Database
-from service.models import CalendarSource, Campaign, Click, Event, Post, utcnow
-from service.tracking import add_link, flush_pending, mint_code, resolve, tracked_url
+from service.models import Click
+from service.tracking import flush_pending
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EXACT_REQUESTS = 2000
 
 
@@ -144,48 +142,6 @@ def write_config(folder: Path, database_url: str, recorder: str, fsync: str) -> 
     return path
 
 
-def seed(db: Database) -> tuple[str, str]:
-    """One event with one published post and its tracked link; returns (code, redirect target)."""
-    now = utcnow()
-    with db.session(write=True) as s:
-        s.add(CalendarSource(id=1, name="bench", kind="ics_file"))
-        s.flush()
-        event = Event(
-            source_id=1,
-            uid="bench@eventpromo",
-            title="Living Well with MPN",
-            slug="living-well-with-mpn",
-            start_at=now + timedelta(days=7),
-            end_at=now + timedelta(days=7, hours=1),
-            timezone="America/Phoenix",
-            rsvp_url="https://example.org/register/mpn-webinar?src=cal#form",
-        )
-        s.add(event)
-        s.flush()
-        campaign = Campaign(event_id=event.id or 0, template="webinar")
-        s.add(campaign)
-        s.flush()
-        code = mint_code()
-        post = Post(
-            campaign_id=campaign.id or 0,
-            event_id=event.id or 0,
-            step="one-week",
-            channel="x",
-            network="x",
-            scheduled_at=now,
-            due_at=now,
-            status="published",
-            text=f"RSVP {tracked_url('http://127.0.0.1:8000', code)}",
-        )
-        s.add(post)
-        s.flush()
-        code = add_link(s, post, code, now)
-    with db.session() as s:
-        found = resolve(s, code)
-    assert found is not None
-    return code, found.target
-
-
 def recorded(cfg: config_mod.Config, db: Database) -> int:
     """Store what is spooled, then count every click row (people + bots + suspect)."""
     flush_pending(cfg, db)
@@ -239,22 +195,28 @@ def main() -> None:
         sys.exit("bench_redirect: keep --rounds 1..10, --seconds 1..30, --connections 1..64")
     wrk = ensure_wrk()
     folder = Path(tempfile.mkdtemp(prefix="bench-redirect-"))
-    pg_admin, pg_name = None, None
-    if args.postgres:
-        pg_name = f"eventpromo_bench_{os.getpid()}"
-        pg_admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{pg_name}"'))
-        database_url = make_url(args.postgres).set(database=pg_name).render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{folder / 'bench.db'}"
+    try:
+        if args.postgres:
+            with postgres_database(args.postgres, "eventpromo_bench") as url:
+                ok = run(args, wrk, folder, url)
+        else:
+            ok = run(args, wrk, folder, f"sqlite:///{folder / 'bench.db'}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not ok:
+        sys.exit(1)
+
+
+def run(args: argparse.Namespace, wrk: str, folder: Path, database_url: str) -> bool:
+    """Serve, load, check; True when every completed request was recorded."""
     proc = None
     try:
         config = write_config(folder, database_url, args.recorder, args.fsync)
         cfg = config_mod.load(config, environ={})
         db = Database(cfg.database_url)
         migrate.upgrade(db.engine)
-        code, target = seed(db)
+        link = seed_link(db)
+        code, target = link.code, link.target
         port = free_port()
         proc = start_gunicorn(config, target, port, folder / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"
@@ -351,17 +313,11 @@ def main() -> None:
             + ", ".join(f"{m:.0f} MB" for m in worker_peaks)
             + f", master {master_peak:.0f} MB; this script {peak_rss_mb():.0f} MB"
         )
-        if not (wrk_ok and exact_ok and final == after_wrk + exact):
-            sys.exit(1)
+        return wrk_ok and exact_ok and final == after_wrk + exact
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
-        if pg_admin is not None:
-            with pg_admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            pg_admin.dispose()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

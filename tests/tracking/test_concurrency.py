@@ -106,6 +106,19 @@ def test_exact_counts_under_concurrent_requests(served: Any, recorder: str) -> N
     assert people + bots == THREADS * PER_THREAD - THREADS * (PER_THREAD // 10)
 
 
+def wait_until_serving(port: int, log: Path) -> None:
+    """Wait (up to a minute) for GET /healthz to answer 200."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if request(port, "GET", "/healthz", "probe") == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"the server did not start: {log.read_text()}"
+        time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,15 +152,7 @@ def test_gunicorn_workers_killed_after_answering_lose_no_click(make_config: Any)
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if request(port, "GET", "/healthz", "probe") == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
+        wait_until_serving(port, cfg.instance_dir / "gunicorn.log")
         people, bots = fire(port, made.path)
         workers = _children(proc.pid)
         assert len(workers) == 2
@@ -196,15 +201,7 @@ def test_serve_access_log_keeps_no_address_or_referrer(make_config: Any) -> None
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if request(port, "GET", "/healthz", "probe") == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, out_path.read_text()
-                time.sleep(0.2)
+            wait_until_serving(port, out_path)
             with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=("127.0.0.2", 0)) as sock:
                 sock.sendall(
                     f"GET {made.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {CHROME}\r\n"
