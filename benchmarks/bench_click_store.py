@@ -29,7 +29,8 @@ from sqlalchemy import event
 from service import migrate
 from service.db import Database
 from service.tracking import BotDetector, Hit, SuspectWindow, store_hits
-from service.tracking.spool import IngestState, SpoolWriter, ingest
+from service.tracking.ingest import IngestState, ingest
+from service.tracking.spool import SpoolWriter
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 

@@ -7,7 +7,8 @@ privacy-preserving visitor keys, the click spool, and the statistics people read
     bots.py      BotDetector: crawlerdetect + service/data/bot_agents.txt + prefetch headers
     visitors.py  daily salts, visitor keys (HMAC, never the IP), referrer hosts, access-log format
     clicks.py    Hit, SuspectWindow (per-visitor rate), store_hits, record_click
-    spool.py     SpoolWriter, ingest/drain, Flusher: durable without a transaction per click
+    spool.py     SpoolWriter: one line per click in the kernel before the redirect is answered
+    ingest.py    ingest/drain, Flusher: spool lines into click rows, exactly once
     tracker.py   ClickTracker: what GET /r/<code> uses in one process; flush_pending
     stats.py     per post / event / step / channel / day, daily series, step ranking
     export.py    CSV

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
@@ -10,11 +9,10 @@ from ..config import Config
 from ..db import Database
 from .bots import MAX_AGENT_LENGTH, BotDetector
 from .clicks import Hit, SuspectWindow, store_hits
+from .ingest import Flusher, drain
 from .links import LinkCache, Redirect
-from .spool import Flusher, SpoolWriter, drain
+from .spool import SpoolWriter
 from .visitors import VisitorKeys, referrer_host
-
-log = logging.getLogger(__name__)
 
 
 def spool_dir(cfg: Config) -> Path:

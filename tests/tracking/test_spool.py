@@ -17,7 +17,8 @@ from sqlmodel import select
 from service.models import Click, ClickSpool
 from service.runtime import Runtime
 from service.tracking import BotDetector, Hit, SuspectWindow
-from service.tracking.spool import Flusher, SpoolWriter, decode_line, drain, encode_hit
+from service.tracking.ingest import Flusher, drain
+from service.tracking.spool import SpoolWriter, decode_line, encode_hit
 from tests.helpers import session
 from tests.tracking.conftest import CHROME, Link
 
