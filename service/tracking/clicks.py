@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ..models import Click, TrackedLink
@@ -58,10 +59,15 @@ class SuspectWindow:
         since = datetime.fromtimestamp(oldest, UTC)
         for i in range(0, len(unknown), _IN_CHUNK):
             chunk = unknown[i : i + _IN_CHUNK]
-            rows = session.exec(
-                select(Click.visitor_key, Click.at)
-                .where(col(Click.visitor_key).in_(chunk), Click.at >= since)
-                .order_by(col(Click.at))
+            # Only each visitor's latest `limit` clicks matter: a script's thousands stay in the database.
+            rank = func.row_number().over(partition_by=col(Click.visitor_key), order_by=col(Click.at).desc())
+            recent = (
+                sa_select(col(Click.visitor_key).label("key"), col(Click.at).label("at"), rank.label("rank"))
+                .where(col(Click.visitor_key).in_(chunk), col(Click.at) >= since)
+                .subquery()
+            )
+            rows = session.execute(
+                sa_select(recent.c.key, recent.c.at).where(recent.c.rank <= self.limit).order_by(recent.c.at)
             )
             for key, at in rows:
                 self._window(key).append(at.timestamp())
