@@ -94,11 +94,14 @@ class SuspectWindow:
             self._recent = {k: v for k, v in self._recent.items() if v and v[-1] >= before}
 
 
-def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, detector: BotDetector) -> int:
-    """Insert the click rows of `hits` (time order, bot and suspect flags); hits of deleted links are dropped."""
+Row = tuple[int, float, bool, bool, str | None, str]  # link_id, at, is_bot, is_suspect, referrer_host, visitor_key
+
+
+def classify(session: Session, hits: Iterable[Hit], window: SuspectWindow, detector: BotDetector) -> list[Row]:
+    """The click rows of `hits` in time order with their bot and suspect flags; hits of deleted links dropped."""
     batch = sorted(hits, key=lambda h: h.at)
     if not batch:
-        return 0
+        return []
     link_ids = sorted({h.link_id for h in batch})
     known: set[int] = set()
     for i in range(0, len(link_ids), _IN_CHUNK):
@@ -110,7 +113,7 @@ def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, det
         log.warning("dropped %d click(s) of tracked links deleted since", dropped)
     batch = [h for h in batch if h.link_id in known]
     window.prepare(session, batch)
-    rows = [
+    return [
         (
             h.link_id,
             h.at,
@@ -121,6 +124,11 @@ def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, det
         )
         for h in batch
     ]
+
+
+def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, detector: BotDetector) -> int:
+    """Insert the click rows of `hits` (see classify) in one statement; returns how many were stored."""
+    rows = classify(session, hits, window, detector)
     if rows:
         _insert_clicks(session, rows)
     return len(rows)
@@ -137,7 +145,7 @@ def sqlite_instant(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _insert_clicks(session: Session, rows: list[tuple[int, float, bool, bool, str | None, str]]) -> None:
+def _insert_clicks(session: Session, rows: list[Row]) -> None:
     """Insert click rows in one executemany. On SQLite straight through the driver: the ORM's per-row
     work cost more than everything else a click needs (a test checks the rows read back the same)."""
     conn = session.connection()
@@ -170,8 +178,9 @@ def record_click(
     suspect_per_minute: int,
     prefetch: bool = False,
     detector: BotDetector | None = None,
-) -> None:
-    """Store one click now, in the caller's transaction (the `direct` recorder and tests)."""
+) -> Click | None:
+    """Store one click now through the ORM, in the caller's transaction (tests and scripts); returns its row,
+    or None when the link does not exist."""
     ua = user_agent or ""
     hit = Hit(
         at=at.timestamp(),
@@ -181,4 +190,10 @@ def record_click(
         user_agent=ua,
         prefetch=prefetch,
     )
-    store_hits(session, [hit], SuspectWindow(suspect_per_minute, remember=False), detector or default_detector())
+    rows = classify(session, [hit], SuspectWindow(suspect_per_minute, remember=False), detector or default_detector())
+    if not rows:
+        return None
+    _, _, bot, suspect, ref, key = rows[0]
+    click = Click(link_id=link_id, at=at, is_bot=bot, is_suspect=suspect, referrer_host=ref, visitor_key=key)
+    session.add(click)
+    return click

@@ -244,3 +244,20 @@ def test_spooled_rows_read_back_like_orm_rows(rt: Runtime, link: Link) -> None:
         rows = s.exec(select(Click).where(Click.at == at).order_by(Click.visitor_key)).all()
         assert [(c.visitor_key, c.at) for c in rows] == [("orm", at), ("spool", at)]
         assert len(s.exec(select(Click).where(Click.at > at)).all()) == 0
+
+
+def test_record_click_stores_one_row_now(rt: Runtime, link: Link) -> None:
+    """The direct API (scripts, tests): one ORM row, same classification, the rate seen through the session."""
+    from datetime import UTC, datetime
+
+    from service.tracking import record_click
+
+    at = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
+    with rt.db.session(write=True) as s:
+        made = [record_click(s, link.link_id, at, "192.0.2.9", CHROME, "https://t.co/x", 2) for _ in range(3)]
+        bot = record_click(s, link.link_id, at, "192.0.2.9", "Twitterbot/1.0", None, 2)
+        missing = record_click(s, 999_999, at, "192.0.2.9", CHROME, None, 2)
+    assert [c.is_suspect for c in made if c] == [False, False, True]
+    assert bot is not None and bot.is_bot and missing is None
+    assert made[0] is not None and made[0].referrer_host == "t.co" and made[0].visitor_key == made[1].visitor_key
+    assert count(rt) == 4
