@@ -134,6 +134,7 @@ def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, det
     return len(rows)
 
 
+_PG_COPY = "COPY click (link_id, at, is_bot, is_suspect, referrer_host, visitor_key) FROM STDIN"
 _SQLITE_INSERT = (
     "INSERT INTO click (link_id, at, is_bot, is_suspect, referrer_host, visitor_key) VALUES (?, ?, ?, ?, ?, ?)"
 )
