@@ -6,6 +6,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert
@@ -135,6 +136,7 @@ def store_hits(session: Session, hits: Iterable[Hit], window: SuspectWindow, det
 
 
 _PG_COPY = "COPY click (link_id, at, is_bot, is_suspect, referrer_host, visitor_key) FROM STDIN"
+_PG_COPY = "COPY click (link_id, at, is_bot, is_suspect, referrer_host, visitor_key) FROM STDIN"
 _SQLITE_INSERT = (
     "INSERT INTO click (link_id, at, is_bot, is_suspect, referrer_host, visitor_key) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -147,11 +149,18 @@ def sqlite_instant(at: float) -> str:
 
 
 def _insert_clicks(session: Session, rows: list[Row]) -> None:
-    """Insert click rows in one executemany. On SQLite straight through the driver: the ORM's per-row
-    work cost more than everything else a click needs (a test checks the rows read back the same)."""
+    """Insert click rows straight through the driver (SQLite executemany, PostgreSQL COPY), in the session's
+    transaction: the ORM's per-row work cost more than everything else a click needs (a test checks the
+    rows read back the same)."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(_SQLITE_INSERT, [(r[0], sqlite_instant(r[1]), *r[2:]) for r in rows])
+        return
+    raw: Any = conn.connection.dbapi_connection  # psycopg's own connection, for COPY
+    if conn.dialect.driver == "psycopg" and raw is not None:
+        with raw.cursor() as cur, cur.copy(_PG_COPY) as copy:
+            for r in rows:
+                copy.write_row((r[0], datetime.fromtimestamp(r[1], UTC), *r[2:]))
         return
     conn.execute(
         insert(Click.__table__),  # type: ignore[attr-defined]
