@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -51,7 +52,12 @@ def redirect_response(location: str) -> Response:
 def follow(code: str) -> Response:
     """302 to the post's RSVP URL; HEAD is answered but not counted; unknown codes get the 404 page."""
     t = tracker()
-    target = t.resolve(code) if is_code(code) else None
+    try:
+        target = t.resolve(code) if is_code(code) else None
+    except SQLAlchemyError as exc:
+        # A code not in memory needs the database: say "try again" rather than "no such link".
+        log.warning("cannot resolve a tracked link: database unavailable (%s)", type(exc).__name__)
+        abort(503)
     if target is None:
         abort(404)
     if request.method == "GET":

@@ -255,3 +255,21 @@ def test_access_log_never_holds_addresses_or_referrers() -> None:
     exec((root / "gunicorn.conf.py").read_text(), conf)
     assert conf["access_log_format"] == ACCESS_LOG_FORMAT
     assert "ACCESS_LOG_FORMAT" in Path(serve.__file__).read_text()
+
+
+def test_database_down_answers_503_but_cached_links_still_redirect(
+    app: Any, client: Any, rt: Runtime, link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    assert client.get(link.path).status_code == 302  # now in the link cache
+    monkeypatch.setattr(app.extensions["eventpromo_tracker"].links, "_ttl", 3600.0)
+    monkeypatch.setattr(app.extensions["eventpromo_tracker"].links, "_changes", None)
+
+    def down(*_a: Any, **_k: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(rt.db, "session", down)
+    resp = client.get(link.path, headers={"User-Agent": CHROME})
+    assert resp.status_code == 302  # the click goes to the spool: no database needed
+    assert client.get("/r/Zz9Zz9Zz9Z").status_code == 503
