@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert
-from sqlalchemy import select as sa_select
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from ..models import Click, TrackedLink
@@ -58,20 +57,18 @@ class SuspectWindow:
         self._prune(oldest)
         unknown = sorted({h.visitor_key for h in hits if h.visitor_key not in self._recent})
         since = datetime.fromtimestamp(oldest, UTC)
-        for i in range(0, len(unknown), _IN_CHUNK):
-            chunk = unknown[i : i + _IN_CHUNK]
-            # Only each visitor's latest `limit` clicks matter: a script's thousands stay in the database.
-            rank = func.row_number().over(partition_by=col(Click.visitor_key), order_by=col(Click.at).desc())
-            recent = (
-                sa_select(col(Click.visitor_key).label("key"), col(Click.at).label("at"), rank.label("rank"))
-                .where(col(Click.visitor_key).in_(chunk), col(Click.at) >= since)
-                .subquery()
-            )
-            rows = session.execute(
-                sa_select(recent.c.key, recent.c.at).where(recent.c.rank <= self.limit).order_by(recent.c.at)
-            )
-            for key, at in rows:
-                self._window(key).append(at.timestamp())
+        for key in unknown:
+            # Only the visitor's latest `limit` clicks matter: the index (visitor_key, at) read backwards stops
+            # there, however many thousands a script left in the window.
+            rows = session.exec(
+                select(Click.at)
+                .where(Click.visitor_key == key, Click.at >= since)
+                .order_by(col(Click.at).desc())
+                .limit(self.limit)
+            ).all()
+            window = self._window(key)
+            for at in reversed(rows):
+                window.append(at.timestamp())
 
     def check(self, key: str, at: float) -> bool:
         """True when `key` already has `limit` clicks in the minute before `at`; then counts this one too."""
