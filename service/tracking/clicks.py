@@ -21,7 +21,7 @@ RATE_WINDOW_SECONDS = 60.0
 _IN_CHUNK = 500
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Hit:
     """One GET of a tracked link as the redirect saw it (no IP: the visitor key stands for it)."""
 
