@@ -28,10 +28,17 @@ _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 _HOST_RE = re.compile(r"[^A-Za-z0-9.-]")
 
 
+def _field(text: str) -> bytes:
+    """A field without the separators (tab, line breaks), as UTF-8."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.translate(_CLEAN)
+    return text.encode("utf-8", "replace")
+
+
 def encode_hit(hit: Hit) -> bytes:
     """One spool line: version, time, link, visitor key, referrer host, prefetch flag, user agent."""
-    ua = hit.user_agent.translate(_CLEAN)[:MAX_AGENT_LENGTH].encode("utf-8", "replace")
-    ref = (hit.referrer_host or "").translate(_CLEAN).encode("utf-8", "replace")
+    ua = _field(hit.user_agent[:MAX_AGENT_LENGTH])
+    ref = _field(hit.referrer_host) if hit.referrer_host else b""
     flag = b"p" if hit.prefetch else b"-"
     return b"1\t%.6f\t%d\t%s\t%s\t%s\t%s\n" % (hit.at, hit.link_id, hit.visitor_key.encode(), ref, flag, ua)
 
