@@ -4,6 +4,9 @@ and which countdown step brings the most clicks. Each function runs one query, w
 `clicks` counts people: clicks that are neither bots (crawlers, link previews, tools) nor suspect (over
 the per-visitor rate). `unique_clicks` counts distinct visitor keys among those (a key changes daily).
 `bot_clicks` + `suspect_clicks` + `clicks` = every GET recorded.
+
+Clicks reach the database within [tracking] flush_seconds of the redirect; a page or command that
+must show every click answered so far calls tracker.flush_pending(cfg, db) first (cheap when nothing waits).
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ def test_get_redirects_to_the_rsvp_url_and_counts(app: Any, client: Any, rt: Run
     assert resp.headers["Location"] == f"https://example.org/register/123?{UTM}"
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.headers["Referrer-Policy"] == "no-referrer"
-    assert flush(app) == 1
-    assert stats_of(rt, link.post_id) == (1, 1, 0, 0)
+    assert stats_of(rt, link.post_id) == (1, 1, 0, 0)  # under TESTING a click is stored as it comes
+    assert flush(app) == 0
 
 
 def test_head_is_answered_but_not_counted(app: Any, client: Any, rt: Runtime, link: Link) -> None:
