@@ -57,12 +57,18 @@ def _candidates(directory: Path, known: dict[str, int]) -> list[_SpoolFile]:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except FileNotFoundError:
         return files
+    except PermissionError:
+        log.warning("click spool %s: not readable by this user; its clicks wait for the web process", directory)
+        return files
     for entry in entries:
         if not entry.name.endswith(SUFFIX) or entry.name.startswith("."):
             continue
         try:
             fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
+            continue
+        except PermissionError:
+            log.warning("click spool file %s: not readable by this user; skipped", entry.path)
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -152,7 +158,11 @@ def _finish(
         position = advanced.get(f.name, positions.get(f.name, (0, False))[0])
         try:
             if f.finished and position >= os.fstat(f.fd).st_size:
-                f.path.unlink(missing_ok=True)
+                try:
+                    f.path.unlink(missing_ok=True)
+                except PermissionError:
+                    log.warning("click spool file %s: stored, but not deletable by this user", f.path)
+                    continue
                 gone.append(f.name)
                 state.known.pop(f.name, None)
             else:
