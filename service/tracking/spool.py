@@ -81,12 +81,17 @@ class SpoolWriter:
 
     def append(self, hit: Hit) -> None:
         """Write one hit (one write() of a whole line); with fsync_each, also wait for the disk."""
-        data = encode_hit(hit)
+        self.append_line(encode_hit(hit))
+
+    def append_line(self, data: bytes) -> None:
+        """Write one encoded line (encode_hit): the redirect's hot path."""
         with self._lock:
             fd = self._fd if self._fd is not None and self._pid == os.getpid() else self._open()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            written = os.write(fd, data)
+            if written != len(data):  # a regular file takes it whole unless the disk is full
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
             if self.fsync_each:
                 os.fdatasync(fd)
             else:

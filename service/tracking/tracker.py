@@ -11,7 +11,7 @@ from .bots import MAX_AGENT_LENGTH, BotDetector
 from .clicks import Hit, SuspectWindow, store_hits
 from .ingest import Flusher, drain
 from .links import LinkCache, Redirect
-from .spool import SpoolWriter
+from .spool import SpoolWriter, encode_hit
 from .visitors import VisitorKeys, referrer_host
 
 
@@ -57,9 +57,9 @@ class ClickTracker:
         """Record one click before the redirect is answered: a spool line (default) or a database row."""
         at = time.time()
         ua = user_agent[:MAX_AGENT_LENGTH]
-        hit = Hit(at, link_id, self.keys.key(ip, ua, at), referrer_host(referrer), ua, prefetch)
+        hit = Hit(at, link_id, self.keys.key(ip, ua, at), referrer_host(referrer) if referrer else None, ua, prefetch)
         if self.writer is not None:
-            self.writer.append(hit)
+            self.writer.append_line(encode_hit(hit))
             return
         with self.db.session(write=True) as session:
             store_hits(session, [hit], SuspectWindow(self.limit, remember=False), self.detector)

@@ -51,7 +51,7 @@ def redirect_response(location: str) -> Response:
 @bp.route("/r/<code>", methods=["GET", "HEAD"])
 def follow(code: str) -> Response:
     """302 to the post's RSVP URL; HEAD is answered but not counted; unknown codes get the 404 page."""
-    t = tracker()
+    t: ClickTracker = current_app.extensions[TRACKER]
     try:
         target = t.resolve(code) if is_code(code) else None
     except SQLAlchemyError as exc:
@@ -60,8 +60,8 @@ def follow(code: str) -> Response:
         abort(503)
     if target is None:
         abort(404)
-    if request.method == "GET":
-        environ = request.environ  # read directly: this is the hot path (REMOTE_ADDR is ProxyFix's)
+    environ = request.environ  # read directly: this is the hot path (REMOTE_ADDR is ProxyFix's)
+    if environ.get("REQUEST_METHOD") == "GET":
         try:
             t.record(
                 target.link_id,
