@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, TemplateError
 from ..models import CalendarSource, Campaign, Event, EventStatus, Post, PostStatus, TrackedLink, utcnow
 from ..policy import check_text
 from ..tracking import mint_code, tracked_url
@@ -32,6 +32,7 @@ from .planner import (
     EVENT_REMOVED,
     ChannelView,
     DesiredPost,
+    EventPlan,
     ExistingPost,
     Guard,
     PlanContext,
@@ -189,6 +190,7 @@ class _Row:
     event_id: int
     step: str
     channel: str
+    network: str
     status: str
     scheduled_at: datetime
     due_at: datetime
@@ -222,10 +224,13 @@ class _Row:
         )
 
 
-_ROW_COLUMNS = (
-    Post.id, Post.event_id, Post.step, Post.channel, Post.status, Post.scheduled_at, Post.due_at, Post.planned_at,
-    Post.text, Post.rendered_text, Post.edited, Post.moved, Post.hold_kind, Post.hold_reason, Post.skip_reason,
-    Post.link_kind,
+_ROW_COLUMNS: tuple[Any, ...] = tuple(
+    col(c)
+    for c in (
+        Post.id, Post.event_id, Post.step, Post.channel, Post.network, Post.status, Post.scheduled_at, Post.due_at,
+        Post.planned_at, Post.text, Post.rendered_text, Post.edited, Post.moved, Post.hold_kind, Post.hold_reason,
+        Post.skip_reason, Post.link_kind,
+    )
 )  # fmt: skip
 
 
@@ -241,7 +246,8 @@ class _Batch:
         self.load = ChannelLoad(cfg.planning, cfg.timezone, prefix)
         self.own: dict[int, list[tuple[str, datetime, bytes | None, bool]]] = defaultdict(list)
         self._tied: dict[tuple[str, str], bool] = {}
-        self.guard = _cached_guard(cfg, prefix)
+        self.guard = content_guard(cfg)
+        self.mint: Callable[[], str] = mint_code
 
     # -- the channels' other posts ---------------------------------------------------------------
 
@@ -250,7 +256,9 @@ class _Batch:
         key = (template or "", step)
         if key not in self._tied:
             tset = self.templates.sets.get(template or "")
-            tied = step == CANCELLED_NOTICE or any(s.key == step and s.tied_to_event for s in (tset.steps if tset else ()))
+            tied = step == CANCELLED_NOTICE or any(
+                s.key == step and s.tied_to_event for s in (tset.steps if tset else ())
+            )
             self._tied[key] = not tied
         return self._tied[key]
 
@@ -264,7 +272,14 @@ class _Batch:
         hi = max(e.end_at for e in events) + after
         ids = {e.id for e in events}
         stmt = (
-            sa_select(Post.event_id, Post.channel, Post.step, Post.scheduled_at, Post.text, Campaign.template)
+            sa_select(
+                col(Post.event_id),
+                col(Post.channel),
+                col(Post.step),
+                col(Post.scheduled_at),
+                col(Post.text),
+                col(Campaign.template),
+            )
             .join(Campaign, col(Campaign.id) == col(Post.campaign_id))
             .where(
                 col(Post.channel).in_(channels),
@@ -303,7 +318,13 @@ class _Batch:
         for event in events:
             assert event.id is not None
             outcomes[event.id] = self._plan_one(
-                event, names.get(event.source_id, ""), campaigns[event.id], rows.get(event.id, []), inserts, codes, updates
+                event,
+                names.get(event.source_id, ""),
+                campaigns[event.id],
+                rows.get(event.id, []),
+                inserts,
+                codes,
+                updates,
             )
         self._write(inserts, codes, updates)
         return outcomes
@@ -314,17 +335,17 @@ class _Batch:
         for part in _chunks(ids):
             for c in self.session.exec(select(Campaign).where(col(Campaign.event_id).in_(part))):
                 found[c.event_id] = c
-        missing = []
+        missing: list[Campaign] = []
         for e in events:
             assert e.id is not None
             wanted = template_name(self.cfg, e, names.get(e.source_id, ""))
-            c = found.get(e.id)
-            if c is None:
-                c = Campaign(event_id=e.id, template=wanted, created_at=self.now, updated_at=self.now)
-                found[e.id] = c
-                missing.append(c)
-            elif not c.template_chosen and c.template != wanted:
-                c.template, c.updated_at = wanted, self.now
+            have = found.get(e.id)
+            if have is None:
+                have = Campaign(event_id=e.id, template=wanted, created_at=self.now, updated_at=self.now)
+                found[e.id] = have
+                missing.append(have)
+            elif not have.template_chosen and have.template != wanted:
+                have.template, have.updated_at = wanted, self.now
         if missing:
             self.session.add_all(missing)
             self.session.flush()
@@ -334,7 +355,7 @@ class _Batch:
         out: dict[int, list[_Row]] = defaultdict(list)
         for part in _chunks([i for i in ids if i is not None]):
             stmt = (
-                sa_select(*_ROW_COLUMNS, TrackedLink.code)
+                sa_select(*_ROW_COLUMNS, col(TrackedLink.code))
                 .outerjoin(TrackedLink, col(TrackedLink.post_id) == col(Post.id))
                 .where(col(Post.event_id).in_(part))
                 .order_by(col(Post.id))
@@ -369,6 +390,34 @@ class _Batch:
                         updates.append(self._cancel(row, reason))
                         outcome.cancelled += 1
             return outcome
+        previous = PreviousPlan(campaign.planned_start, campaign.planned_end, campaign.planned_status)
+        result, by_key, fresh = self.plan(event, source_name, tset, previous, rows)
+        assert campaign.id is not None and event.id is not None
+        for d in result.posts:
+            stored = by_key.get((d.step, d.channel))
+            if stored is None:
+                inserts.append(self._new(campaign.id, event.id, d))
+                codes.append(fresh.get((d.step, d.channel)) or self.mint())
+                outcome.created += 1
+            elif (change := self._change(stored, d)) is not None:
+                updates.append(change)
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+        for key, reason in result.cancel.items():
+            if by_key[key].status in _PLANNABLE:
+                updates.append(self._cancel(by_key[key], reason))
+                outcome.cancelled += 1
+        outcome.unchanged += len(result.keep)
+        error = "; ".join(result.errors) or None
+        self._set_campaign(campaign, error=error, event=event)
+        outcome.error = error
+        return outcome
+
+    def plan(
+        self, event: Event, source_name: str, tset: TemplateSet, previous: PreviousPlan, rows: list[_Row]
+    ) -> tuple[EventPlan, dict[tuple[str, str], _Row], dict[tuple[str, str], str]]:
+        """Plan one event against the shared load (its own stored posts taken out of it first)."""
         for channel, when, key, counts in self.own.pop(event.id or 0, []):
             self.load.remove(channel, when, key, counts)
         by_key = {(r.step, r.channel): r for r in rows}
@@ -376,7 +425,7 @@ class _Batch:
 
         def link_for(step: str, channel: str) -> str:
             row = by_key.get((step, channel))
-            code = row.code if row is not None and row.code else fresh.setdefault((step, channel), mint_code())
+            code = row.code if row is not None and row.code else fresh.setdefault((step, channel), self.mint())
             return tracked_url(self.cfg.base_url, code)
 
         ctx = PlanContext(
@@ -387,31 +436,9 @@ class _Batch:
             guard=self.guard,
             require_approval=self.cfg.policy.require_approval,
         )
-        previous = PreviousPlan(campaign.planned_start, campaign.planned_end, campaign.planned_status)
         channels = event_channels(self.cfg, event, source_name)
-        result = plan_campaign(view, tset, channels, {k: r.existing() for k, r in by_key.items()}, ctx, previous)
-        assert campaign.id is not None and event.id is not None
-        for d in result.posts:
-            row = by_key.get((d.step, d.channel))
-            if row is None:
-                inserts.append(self._new(campaign.id, event.id, d))
-                codes.append(fresh.get((d.step, d.channel)) or mint_code())
-                outcome.created += 1
-            elif (change := self._change(row, d)) is not None:
-                updates.append(change)
-                outcome.updated += 1
-            else:
-                outcome.unchanged += 1
-        for key, reason in result.cancel.items():
-            row = by_key[key]
-            if row.status in _PLANNABLE:
-                updates.append(self._cancel(row, reason))
-                outcome.cancelled += 1
-        outcome.unchanged += len(result.keep)
-        error = "; ".join(result.errors) or None
-        self._set_campaign(campaign, error=error, event=event)
-        outcome.error = error
-        return outcome
+        existing = {k: r.existing() for k, r in by_key.items()}
+        return plan_campaign(event_view(event), tset, channels, existing, ctx, previous), by_key, fresh
 
     def _set_campaign(self, c: Campaign, error: str | None, event: Event | None = None) -> None:
         values: dict[str, Any] = {"error": error}
@@ -493,18 +520,57 @@ class _Batch:
         if inserts:
             stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
             ids = [r[0] for r in self.session.execute(stmt, inserts)]
-            links = [{"code": code, "post_id": pid, "created_at": self.now} for code, pid in zip(codes, ids, strict=True)]
+            links = [
+                {"code": code, "post_id": pid, "created_at": self.now} for code, pid in zip(codes, ids, strict=True)
+            ]
             self.session.execute(insert(TrackedLink.__table__), links)  # type: ignore[attr-defined]
         if updates:
             columns = [k for k in updates[0] if not k.startswith("b_")]
-            stmt = (
+            change = (
                 update(table)
                 .where(and_(table.c.id == bindparam("b_id"), table.c.status == bindparam("b_old_status")))
                 .values({k: bindparam(f"v_{k}") for k in columns})
             )
             params = [{k if k.startswith("b_") else f"v_{k}": v for k, v in u.items()} for u in updates]
-            self.session.execute(stmt, params)
+            self.session.execute(change, params)
             _expire_posts(self.session, {u["b_id"] for u in updates})
+
+
+def preview_stored_event(
+    session: Session, cfg: Config, templates: Templates, event: Event, source_name: str, now: datetime
+) -> list[dict[str, Any]]:
+    """What planning would make of a stored event now, without writing: one row per post, time order."""
+    from .checks import preview_row
+    from .fitting import rules_for, text_length
+
+    batch = _Batch(session, cfg, templates, now)
+    batch.mint = lambda: "PREVIEW000"
+    batch.load_channels([event], {event.source_id: source_name})
+    campaign = session.exec(select(Campaign).where(Campaign.event_id == event.id)).first()
+    name = campaign.template if campaign is not None else template_name(cfg, event, source_name)
+    tset = templates.sets.get(name)
+    if tset is None:
+        raise TemplateError(templates.broken.get(name) or f"no template set named {name!r}")
+    previous = PreviousPlan(
+        *((campaign.planned_start, campaign.planned_end, campaign.planned_status) if campaign else (None, None, None))
+    )
+    assert event.id is not None
+    rows = batch._rows([event.id]).get(event.id, [])
+    result, by_key, _ = batch.plan(event, source_name, tset, previous, rows)
+    view = event_view(event)
+    out = [preview_row(view, d) for d in result.posts]
+    for key, row in by_key.items():
+        if key in result.keep or key in result.cancel:
+            d = DesiredPost(
+                step=row.step, channel=row.channel, network=row.network, scheduled_at=row.scheduled_at, text=row.text,
+                hold_reason=row.hold_reason, hold_kind=row.hold_kind,
+                skip_reason=result.cancel.get(key, row.skip_reason), planned_at=row.planned_at,
+                link_kind=row.link_kind, length=text_length(row.text, row.network), limit=rules_for(row.network).limit,
+            )  # fmt: skip
+            r = preview_row(view, d)
+            r["status"] = PostStatus.CANCELLED if key in result.cancel else row.status
+            out.append(r)
+    return sorted(out, key=lambda r: (r["utc_time"], r["channel"], r["step"]))
 
 
 def _expire_posts(session: Session, ids: set[int]) -> None:
@@ -514,9 +580,10 @@ def _expire_posts(session: Session, ids: set[int]) -> None:
             session.expire(obj)
 
 
-def _cached_guard(cfg: Config, link_prefix: str) -> Guard:
+def content_guard(cfg: Config) -> Guard:
     """The content guard with our own tracked links masked (their random codes are not content) and
     its verdicts cached by the masked text."""
+    link_prefix = tracked_url(cfg.base_url, "")
     host = urlsplit(cfg.base_url).hostname or ""
     own = (host,) if host else ()
     link_re = re.compile(re.escape(link_prefix) + r"[A-Za-z0-9]+")

@@ -87,7 +87,7 @@ def shorten_title(title: str, keep: int) -> str:
     space = cut.rfind(" ")
     if space >= keep * 0.6:
         cut = cut[:space]
-    return cut.rstrip(" ,;:-–—") + ELLIPSIS
+    return cut.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
 
 
 def fit_text(render: Callable[[Mapping[str, Any]], str], values: Mapping[str, Any], network: str) -> Fitted:

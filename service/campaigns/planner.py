@@ -261,10 +261,10 @@ class _EventPlanner:
                         continue
                     if (step.key, channel.name) in self.plan.keep:
                         continue
-                    post = self._step_post(step, channel)
-                    if post is not None:
-                        skipped_past = skipped_past or post.skip_reason == PAST
-                        self._add(post)
+                    planned = self._step_post(step, channel)
+                    if planned is not None:
+                        skipped_past = skipped_past or planned.skip_reason == PAST
+                        self._add(planned)
             self._catch_up(skipped_past)
         wanted = {(p.step, p.channel) for p in self.plan.posts}
         for key, post in self.existing.items():
@@ -530,7 +530,9 @@ class _EventPlanner:
         now = self.ctx.now
         if key_posts:
             targets = [(ch, self.existing.get((CATCH_UP, ch.name))) for ch in self.channels]
-            targets = [(ch, cur) for ch, cur in targets if cur is not None and (CATCH_UP, ch.name) not in self.plan.keep]
+            targets = [
+                (ch, cur) for ch, cur in targets if cur is not None and (CATCH_UP, ch.name) not in self.plan.keep
+            ]
         elif self.first_seen and skipped_past:
             upcoming = [p.scheduled_at for p in self.plan.posts if p.skip_reason is None and p.scheduled_at >= now]
             nxt = min([*upcoming, self.event.start])
@@ -542,9 +544,10 @@ class _EventPlanner:
         for channel, cur in targets:
             ideal = cur.planned_at if cur is not None and cur.planned_at else ceil_to_grid(now)
             when, skip = self._special_when(channel, ideal, cur, capped=True)
+            link = self._rsvp_link(CATCH_UP, channel)
             post = self._post(
                 CATCH_UP, "Catch-up", channel, special.text_for(channel.network),
-                f"{self.tset.file}:{special.line}", ideal, when, skip, cur, False, self._rsvp_link(CATCH_UP, channel), None,
+                f"{self.tset.file}:{special.line}", ideal, when, skip, cur, False, link, None,
             )  # fmt: skip
             self._add(post)
 
@@ -582,9 +585,9 @@ class _EventPlanner:
         start = self.event.start
         if cur is not None and cur.planned_at == ideal:
             keep = cur.scheduled_at
-            if keep < start and in_window(keep, self.tz, self.cfg) and load.spaced(channel.name, keep):
-                if not capped or not load.day_full(channel.name, keep):
-                    return keep, None
+            free = load.spaced(channel.name, keep) and not (capped and load.day_full(channel.name, keep))
+            if keep < start and in_window(keep, self.tz, self.cfg) and free:
+                return keep, None
         base = into_window(ideal, self.tz, self.cfg, before=start, not_before=ideal)
         if base is None:
             return ideal, self._no_slot(channel)

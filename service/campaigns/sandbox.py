@@ -21,7 +21,8 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -147,7 +148,7 @@ def _precheck_str_call(obj: Any, args: tuple[Any, ...]) -> None:
         if _replace_size(owner, args[0], args[1], count) > MAX_VALUE:
             raise SecurityError(f"replace() result longer than {MAX_VALUE} characters")
     elif name == "join" and args:
-        items = list(args[0]) if not isinstance(args[0], str) else list(args[0])
+        items = list(args[0])
         if len(items) > MAX_VALUE or _join_size(owner, items) > MAX_VALUE:
             raise SecurityError(f"join() result longer than {MAX_VALUE} characters")
 
@@ -173,7 +174,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return False
         return bool(super().is_safe_attribute(obj, attr, value))
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _spend()
         if __obj is _concat:
             return _concat(*args)
@@ -350,7 +351,7 @@ def _replace_node(tree: nodes.Node, old: nodes.Node, new: nodes.Node) -> None:
     if isinstance(tree, nodes.Template):
         for i, item in enumerate(tree.body):
             if item is old:
-                tree.body[i] = new  # type: ignore[call-overload]
+                tree.body[i] = new
                 return
 
 

@@ -272,9 +272,7 @@ class _Parser:
         texts = self.texts(table, key, line, lines, key)
         return SpecialText(texts=texts, line=line)
 
-    def texts(
-        self, table: dict[str, Any], owner: Any, line: int, lines: dict[str, int], label: str
-    ) -> dict[str, str]:
+    def texts(self, table: dict[str, Any], owner: Any, line: int, lines: dict[str, int], label: str) -> dict[str, str]:
         if not isinstance(table["text"], str):
             raise self.fail(line, "`text` must be a string", label)
         texts = {"default": table["text"]}
@@ -341,7 +339,9 @@ class _Parser:
             try:
                 at_time = time.fromisoformat(str(s["at"]))
             except ValueError:
-                raise self.fail(at_key("at"), f"`at` must be a time of day like '10:00', got {s['at']!r}", label) from None
+                raise self.fail(
+                    at_key("at"), f"`at` must be a time of day like '10:00', got {s['at']!r}", label
+                ) from None
         anchor = str(s.get("anchor", "start"))
         if anchor not in ("start", "end"):
             raise self.fail(at_key("anchor"), "`anchor` must be start or end", label)

@@ -203,4 +203,3 @@ def names_old_time(text: str, old_start: datetime, new_start: datetime, zone: st
         if re.search(rf"(?<![\w:/]){re.escape(mention)}(?![\w:/])", text, re.IGNORECASE):
             return mention
     return None
-
