@@ -10,6 +10,7 @@ never overwritten). Re-planning with nothing changed writes nothing.
 from __future__ import annotations
 
 import re
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, bindparam, insert, update
+from sqlalchemy import and_, bindparam, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -25,7 +26,7 @@ from ..config import Config
 from ..errors import ConfigError, TemplateError
 from ..models import CalendarSource, Campaign, Event, EventStatus, Post, PostStatus, TrackedLink, utcnow
 from ..policy import check_text
-from ..tracking import mint_code, tracked_url
+from ..tracking import BASE62, CODE_LENGTH, tracked_url
 from .planner import (
     CANCELLED_NOTICE,
     EVENT_CANCELLED,
@@ -224,6 +225,29 @@ class _Row:
         )
 
 
+@dataclass
+class _CampaignRow:
+    """A campaign as planning reads and writes it."""
+
+    id: int
+    event_id: int
+    template: str
+    template_chosen: bool
+    error: str | None
+    planned_start: datetime | None
+    planned_end: datetime | None
+    planned_status: str | None
+    dirty: bool = False
+
+
+_CAMPAIGN_COLUMNS: tuple[Any, ...] = tuple(
+    col(c)
+    for c in (
+        Campaign.id, Campaign.event_id, Campaign.template, Campaign.template_chosen, Campaign.error,
+        Campaign.planned_start, Campaign.planned_end, Campaign.planned_status,
+    )
+)  # fmt: skip
+
 _ROW_COLUMNS: tuple[Any, ...] = tuple(
     col(c)
     for c in (
@@ -247,7 +271,8 @@ class _Batch:
         self.own: dict[int, list[tuple[str, datetime, bytes | None, bool]]] = defaultdict(list)
         self._tied: dict[tuple[str, str], bool] = {}
         self.guard = content_guard(cfg)
-        self.mint: Callable[[], str] = mint_code
+        self.mint: Callable[[], str] = CodePool()
+        self.campaign_updates: list[_CampaignRow] = []
 
     # -- the channels' other posts ---------------------------------------------------------------
 
@@ -288,9 +313,9 @@ class _Batch:
                 col(Post.scheduled_at) <= hi,
             )
         )
-        for event_id, channel, step, when, text, template in self.session.execute(stmt):
+        for event_id, channel, step, when, body, template in self.session.execute(stmt):
             counts = self.counts_for_cap(template, step)
-            key = self.load.add(channel, when, text, counts)
+            key = self.load.add(channel, when, body, counts)
             if event_id in ids:
                 self.own[event_id].append((channel, when, key, counts))
 
@@ -327,28 +352,40 @@ class _Batch:
                 updates,
             )
         self._write(inserts, codes, updates)
+        self._write_campaigns()
         return outcomes
 
-    def _campaigns(self, events: Sequence[Event], names: Mapping[int, str]) -> dict[int, Campaign]:
-        found: dict[int, Campaign] = {}
+    def _campaigns(self, events: Sequence[Event], names: Mapping[int, str]) -> dict[int, _CampaignRow]:
+        """Each event's campaign (plain rows), the missing ones inserted in one executemany."""
+        found: dict[int, _CampaignRow] = {}
         ids = [e.id for e in events]
         for part in _chunks(ids):
-            for c in self.session.exec(select(Campaign).where(col(Campaign.event_id).in_(part))):
-                found[c.event_id] = c
-        missing: list[Campaign] = []
+            for r in self.session.execute(sa_select(*_CAMPAIGN_COLUMNS).where(col(Campaign.event_id).in_(part))):
+                row = _CampaignRow(*r)
+                found[row.event_id] = row
+        missing: list[_CampaignRow] = []
         for e in events:
             assert e.id is not None
             wanted = template_name(self.cfg, e, names.get(e.source_id, ""))
             have = found.get(e.id)
             if have is None:
-                have = Campaign(event_id=e.id, template=wanted, created_at=self.now, updated_at=self.now)
+                have = _CampaignRow(0, e.id, wanted, False, None, None, None, None)
                 found[e.id] = have
                 missing.append(have)
             elif not have.template_chosen and have.template != wanted:
-                have.template, have.updated_at = wanted, self.now
+                have.template, have.dirty = wanted, True
         if missing:
-            self.session.add_all(missing)
-            self.session.flush()
+            for row, new_id in zip(missing, allocate_ids(self.session, "campaign", len(missing)), strict=True):
+                row.id = new_id
+            table = Campaign.__table__  # type: ignore[attr-defined]
+            self.session.execute(
+                insert(table),
+                [
+                    {"id": r.id, "event_id": r.event_id, "template": r.template, "template_chosen": False,
+                     "paused": False, "created_at": self.now, "updated_at": self.now}
+                    for r in missing
+                ],
+            )  # fmt: skip
         return found
 
     def _rows(self, ids: Sequence[int | None]) -> dict[int, list[_Row]]:
@@ -369,7 +406,7 @@ class _Batch:
         self,
         event: Event,
         source_name: str,
-        campaign: Campaign,
+        campaign: _CampaignRow,
         rows: list[_Row],
         inserts: list[dict[str, Any]],
         codes: list[str],
@@ -377,8 +414,8 @@ class _Batch:
     ) -> PlanOutcome:
         outcome = PlanOutcome()
         tset = self.templates.sets.get(campaign.template)
-        view = event_view(event)
         if tset is None:
+            view = event_view(event)
             msg = self.templates.broken.get(campaign.template) or f"no template set named {campaign.template!r}"
             self._set_campaign(campaign, error=msg)
             outcome.error = msg
@@ -440,18 +477,17 @@ class _Batch:
         existing = {k: r.existing() for k, r in by_key.items()}
         return plan_campaign(event_view(event), tset, channels, existing, ctx, previous), by_key, fresh
 
-    def _set_campaign(self, c: Campaign, error: str | None, event: Event | None = None) -> None:
+    def _set_campaign(self, c: _CampaignRow, error: str | None, event: Event | None = None) -> None:
         values: dict[str, Any] = {"error": error}
         if event is not None:
             status = "removed" if event.removed_at is not None else event.status
             values.update(planned_start=event.start_at, planned_end=event.end_at, planned_status=status)
-        changed = False
         for k, v in values.items():
             if getattr(c, k) != v:
                 setattr(c, k, v)
-                changed = True
-        if changed:
-            c.updated_at = self.now
+                c.dirty = True
+        if c.dirty:
+            self.campaign_updates.append(c)
 
     # -- rows to write ---------------------------------------------------------------------------
 
@@ -515,11 +551,33 @@ class _Batch:
             "updated_at": self.now,
         }
 
+    def _write_campaigns(self) -> None:
+        rows, self.campaign_updates = self.campaign_updates, []
+        if not rows:
+            return
+        table = Campaign.__table__  # type: ignore[attr-defined]
+        names = ("template", "error", "planned_start", "planned_end", "planned_status")
+        change = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({**{k: bindparam(f"v_{k}") for k in names}, "updated_at": bindparam("v_updated_at")})
+        )
+        params = [{"b_id": r.id, "v_updated_at": self.now, **{f"v_{k}": getattr(r, k) for k in names}} for r in rows]
+        self.session.execute(change, params)
+        ids = {r.id for r in rows}
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, Campaign) and obj.id in ids:
+                self.session.expire(obj)
+
     def _write(self, inserts: list[dict[str, Any]], codes: list[str], updates: list[dict[str, Any]]) -> None:
         table = Post.__table__  # type: ignore[attr-defined]
         if inserts:
-            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = [r[0] for r in self.session.execute(stmt, inserts)]
+            # Ids allocated first, so posts and their links go in with plain executemany (RETURNING would
+            # make SQLite insert row by row).
+            ids = allocate_ids(self.session, "post", len(inserts))
+            for row, pid in zip(inserts, ids, strict=True):
+                row["id"] = pid
+            self.session.execute(insert(table), inserts)
             links = [
                 {"code": code, "post_id": pid, "created_at": self.now} for code, pid in zip(codes, ids, strict=True)
             ]
@@ -571,6 +629,45 @@ def preview_stored_event(
             r["status"] = PostStatus.CANCELLED if key in result.cancel else row.status
             out.append(r)
     return sorted(out, key=lambda r: (r["utc_time"], r["channel"], r["step"]))
+
+
+def allocate_ids(session: Session, table: str, n: int) -> list[int]:
+    """`n` fresh primary keys for `table`: PostgreSQL draws them from the table's sequence; SQLite counts on
+    from the largest id (the caller holds SQLite's write lock: sessions that write begin IMMEDIATE)."""
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table, "n": n},
+        )
+        return sorted(int(r[0]) for r in rows)
+    top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()  # noqa: S608 (a constant)
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+# Bytes 0..247 map evenly onto the 62 characters; 248..255 are dropped (no modulo bias).
+_CODE_TABLE = bytes(ord(BASE62[b % len(BASE62)]) if b < 248 else 0 for b in range(256))
+_CODE_REJECT = bytes(range(248, 256))
+
+
+class CodePool:
+    """Tracked-link codes like tracking.mint_code() makes (same alphabet and length, from the OS CSPRNG),
+    drawn in bulk: planning thousands of posts would otherwise spend seconds minting them one by one."""
+
+    def __init__(self, batch: int = 4096):
+        self.batch = batch
+        self._codes: list[str] = []
+
+    def __call__(self) -> str:
+        if not self._codes:
+            need = self.batch * CODE_LENGTH
+            chars = b""
+            while len(chars) < need:
+                chars += secrets.token_bytes(need + need // 16 + 64).translate(_CODE_TABLE, _CODE_REJECT)
+            text = chars[:need].decode("ascii")
+            self._codes = [text[i : i + CODE_LENGTH] for i in range(0, need, CODE_LENGTH)]
+        return self._codes.pop()
 
 
 def _expire_posts(session: Session, ids: set[int]) -> None:

@@ -25,9 +25,20 @@ from ..config import PlanningConfig
 from ..errors import TemplateError
 from ..models import EventStatus, PostStatus
 from .fitting import Fitted, fit_text, text_length
-from .slots import GRID, TIED_SLACK, ChannelLoad, at_local, candidates, ceil_to_grid, in_window, into_window, zone
+from .slots import (
+    GRID,
+    TIED_SLACK,
+    ChannelLoad,
+    at_local,
+    candidates,
+    ceil_to_grid,
+    in_window,
+    into_window,
+    window_of,
+    zone,
+)
 from .templates import SpecialText, Step, TemplateSet, render
-from .variables import EventView, event_values, local_text, names_old_time, variables
+from .variables import EventView, event_values, local_text, names_old_time, time_phrases
 
 # Reasons the planner owns: a post skipped or cancelled with one of these may be brought back by planning.
 PAST = "its time had passed when the event was first seen"
@@ -238,6 +249,10 @@ class _EventPlanner:
         self.plan = EventPlan()
         self.first_seen = not existing
         self.moved = previous.start is not None and (previous.start != event.start or previous.end != event.end)
+        self.base_values = event_values(event)
+        self.exempt = {s.key for s in tset.steps if s.tied_to_event} | {CANCELLED_NOTICE}
+        self._timed: dict[datetime, tuple[str, str]] = {}
+        self._ideal: dict[str, datetime] = {}
 
     # -- the whole event ------------------------------------------------------------------------
 
@@ -279,10 +294,22 @@ class _EventPlanner:
 
     def _counts(self, step_key: str) -> bool:
         """Whether a post counts toward the daily cap: "live now" posts and cancellation notices do not."""
-        if step_key == CANCELLED_NOTICE:
-            return False
-        step = next((s for s in self.tset.steps if s.key == step_key), None)
-        return not (step is not None and step.tied_to_event)
+        return step_key not in self.exempt
+
+    def _values(self, when: datetime, link: str | None, network: str, label: str) -> dict[str, Any]:
+        """variables() for this event, with the time phrases computed once per distinct post time."""
+        phrases = self._timed.get(when)
+        if phrases is None:
+            event = self.event
+            phrases = time_phrases(event.start, when, event.timezone, event.end)
+            self._timed[when] = phrases
+        values = dict(self.base_values)
+        values["countdown"], values["day_phrase"] = phrases
+        values["rsvp_link"] = values["link"] = link or ""
+        values["has_rsvp"] = bool(link)
+        values["network"] = network
+        values["step"] = label
+        return values
 
     def _add(self, post: DesiredPost) -> None:
         self.plan.posts.append(post)
@@ -293,7 +320,7 @@ class _EventPlanner:
 
     def _step_post(self, step: Step, channel: ChannelView) -> DesiredPost | None:
         event = self.event
-        values_base = event_values(event)
+        values_base = self.base_values
         has_link = bool(event.recording_url if step.link == "recording" else event.rsvp_url)
         if step.when:
             present = bool(values_base[step.when]) if step.when in values_base else has_link
@@ -302,7 +329,9 @@ class _EventPlanner:
         cur = self.existing.get((step.key, channel.name))
         restored = cur is not None and cur.status == PostStatus.CANCELLED
         link = self.ctx.link_for(step.key, channel.name) if has_link else None
-        ideal = ideal_time(step, event)
+        ideal = self._ideal.get(step.key)
+        if ideal is None:
+            ideal = self._ideal[step.key] = ideal_time(step, event)
         late = False
         if cur is None and not self.first_seen and ideal < self.ctx.now and self._late_ok(step):
             # A recording link that arrived after the step's time: post it now rather than never.
@@ -408,8 +437,7 @@ class _EventPlanner:
         link: str | None,
         step: Step | None,
     ) -> DesiredPost:
-        event = self.event
-        values = variables(event, when, link, channel.network, label)
+        values = self._values(when, link, channel.network, label)
 
         def render_with(v: Mapping[str, Any]) -> str:
             return render(text_src, v, where)
@@ -601,10 +629,8 @@ class _EventPlanner:
 
 
 def _window_bounds(when: datetime, tz: Any, cfg: PlanningConfig) -> tuple[datetime, datetime]:
-    from .slots import window_of
-
-    opens, closes = window_of(when.astimezone(tz).date(), tz, cfg)
-    return opens.astimezone(when.tzinfo), closes.astimezone(when.tzinfo)
+    # Aware datetimes compare correctly across zones; the callers only compare with these.
+    return window_of(when.astimezone(tz).date(), tz, cfg)
 
 
 def _first_step_text(tset: TemplateSet) -> SpecialText | None:

@@ -355,13 +355,18 @@ def _replace_node(tree: nodes.Node, old: nodes.Node, new: nodes.Node) -> None:
                 return
 
 
-@lru_cache(maxsize=2048)
 def compiled(text: str) -> Any:
     """The compiled, metered template of a step text (cached by text)."""
+    return _compiled(text)[0]
+
+
+@lru_cache(maxsize=2048)
+def _compiled(text: str) -> tuple[Any, dict[str, Any]]:
     tree = _meter(parse(text))
     tree.set_environment(ENV)
     try:
-        return ENV.from_string(tree)
+        template = ENV.from_string(tree)
+        return template, dict(template.globals)
     except TemplateSyntaxError as exc:
         raise CompileError(exc.message or "syntax error", exc.lineno) from None
     except (RecursionError, MemoryError, SyntaxError):
@@ -372,7 +377,7 @@ def render_text(text: str, values: Mapping[str, Any], where: str = "") -> str:
     """Render a step text within the budget; every failure becomes a TemplateError naming `where`."""
     prefix = f"{where}: " if where else ""
     try:
-        template = compiled(text)
+        template, globals_ = _compiled(text)
     except CompileError as exc:
         line = f"line {exc.lineno}: " if exc.lineno else ""
         raise TemplateError(f"{prefix}{line}{exc.message}", line=exc.lineno) from None
@@ -380,7 +385,9 @@ def render_text(text: str, values: Mapping[str, Any], where: str = "") -> str:
     try:
         out: list[str] = []
         total = 0
-        for chunk in template.root_render_func(template.new_context(dict(values))):
+        # One merged dict as the context's parent (shared=True): Jinja would otherwise copy it twice.
+        context = template.new_context({**globals_, **values}, shared=True)
+        for chunk in template.root_render_func(context):
             total += len(chunk)
             if total > MAX_OUTPUT_CHARS:
                 raise SecurityError(f"rendered text longer than {MAX_OUTPUT_CHARS} characters")

@@ -38,6 +38,7 @@ def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
     return local.astimezone(ZoneInfo("UTC")).astimezone(tz)
 
 
+@lru_cache(maxsize=65536)
 def window_of(day: date, tz: ZoneInfo, cfg: PlanningConfig) -> tuple[datetime, datetime]:
     """The posting window [opens, closes] of one local day, as aware datetimes."""
     return at_local(day, cfg.window_start, tz), at_local(day, cfg.window_end, tz)
@@ -59,6 +60,9 @@ def into_window(
 ) -> datetime | None:
     """The time nearest `when` inside a posting window, strictly before `before` and not before `not_before`."""
     local = when.astimezone(tz)
+    opens, closes = window_of(local.date(), tz, cfg)
+    if opens <= local <= closes and (before is None or when < before) and (not_before is None or when >= not_before):
+        return when  # already inside: the common case
     candidates: list[datetime] = []
     for shift in (0, -1, 1, -2, 2):
         opens, closes = window_of(local.date() + timedelta(days=shift), tz, cfg)
@@ -82,9 +86,6 @@ def ceil_to_grid(when: datetime) -> datetime:
     return datetime.fromtimestamp(up, tz=when.tzinfo)
 
 
-_SPACES = re.compile(r"\s+")
-
-
 class ChannelLoad:
     """Posts already planned per channel: their times (spacing), counts per day (cap) and text keys."""
 
@@ -96,18 +97,34 @@ class ChannelLoad:
         self._per_day: dict[tuple[str, date], int] = defaultdict(int)
         self._texts: dict[tuple[str, bytes], list[int]] = defaultdict(list)
         self._link_re = re.compile(re.escape(link_prefix) + r"[A-Za-z0-9]+") if link_prefix else None
+        self._last: tuple[str, bytes] = ("", b"")
+        self._days: dict[int, date] = {}
 
     # -- keys -------------------------------------------------------------------------------------
 
     def text_key(self, text: str) -> bytes:
         """What makes two texts "the same" to a network: tracked-link codes, case and spacing do not count."""
+        if text == self._last[0]:
+            return self._last[1]
+        key = self._text_key(text)
+        self._last = (text, key)
+        return key
+
+    def _text_key(self, text: str) -> bytes:
         if self._link_re is not None:
             text = self._link_re.sub("<link>", text)
-        norm = _SPACES.sub(" ", text).strip().casefold()
+        norm = " ".join(text.split()).casefold()
         return hashlib.blake2b(norm.encode(), digest_size=12).digest()
 
     def _cap_day(self, when: datetime) -> date:
-        return when.astimezone(self.cap_zone).date()
+        # Every zone's offset is a multiple of 15 minutes, so no local midnight falls inside a 15-minute
+        # UTC bucket: the bucket's start tells the date of every instant in it.
+        bucket = int(when.timestamp()) // 900
+        day = self._days.get(bucket)
+        if day is None:
+            day = datetime.fromtimestamp(bucket * 900, self.cap_zone).date()
+            self._days[bucket] = day
+        return day
 
     # -- bookkeeping ------------------------------------------------------------------------------
 

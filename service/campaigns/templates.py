@@ -395,10 +395,17 @@ def render(text: str, variables: Mapping[str, Any], where: str = "") -> str:
     return _tidy(render_text(text, variables, where))
 
 
+_TRAILING_SPACE_RE = re.compile(r"[ \t]+\n")
+_BLANK_RUN_RE = re.compile(r"\n{3,}")
+
+
 def _tidy(text: str) -> str:
-    # Templates are written as TOML multi-line strings: trim the edges, keep deliberate blank lines.
-    lines = [line.rstrip() for line in text.strip().split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    # Templates are written as TOML multi-line strings: trim the edges and the ends of lines (an `{% if %}`
+    # that renders nothing leaves them), keep deliberate blank lines but never more than one in a row.
+    text = text.strip()
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING_SPACE_RE.sub("\n", text)
+    return _BLANK_RUN_RE.sub("\n\n", text) if "\n\n\n" in text else text
 
 
 def load_sets(

@@ -91,20 +91,26 @@ def _days_apart(start: datetime, at: datetime, zone: str) -> int:
     return (start.astimezone(tz).date() - at.astimezone(tz).date()).days
 
 
-def countdown(start: datetime, at: datetime, zone: str, end: datetime | None = None) -> str:
+def time_phrases(start: datetime, at: datetime, zone: str, end: datetime | None = None) -> tuple[str, str]:
+    """countdown() and day_phrase() together (the planner needs both for every post time)."""
+    days = _days_apart(start, at, zone)
+    return countdown(start, at, zone, end, days), day_phrase(start, at, zone, days)
+
+
+def countdown(start: datetime, at: datetime, zone: str, end: datetime | None = None, days: int | None = None) -> str:
     """How far `start` is from the post's time `at`: 'in 3 days', 'tomorrow', 'starts in 2 hours', 'starting now'."""
     seconds = (start - at).total_seconds()
     if -60 <= seconds <= 60:
         return "starting now"
+    if days is None:
+        days = _days_apart(start, at, zone)
     if seconds < 0:
         if end is not None and at < end:
             return "happening now"
-        days = -_days_apart(start, at, zone)
-        return "earlier today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+        return "earlier today" if days == 0 else "yesterday" if days == -1 else f"{-days} days ago"
     if seconds < 3600:
         minutes = round(seconds / 60)
         return "starts in 1 minute" if minutes == 1 else f"starts in {minutes} minutes"
-    days = _days_apart(start, at, zone)
     if days == 0:
         hours = round(seconds / 3600)
         return "starts in 1 hour" if hours == 1 else f"starts in {hours} hours"
@@ -117,9 +123,10 @@ def countdown(start: datetime, at: datetime, zone: str, end: datetime | None = N
     return f"in {days} days"
 
 
-def day_phrase(start: datetime, at: datetime, zone: str) -> str:
+def day_phrase(start: datetime, at: datetime, zone: str, days: int | None = None) -> str:
     """The event's day as seen from the post's time: 'today', 'tomorrow', 'this Thursday', 'on Thu, Dec 10'."""
-    days = _days_apart(start, at, zone)
+    if days is None:
+        days = _days_apart(start, at, zone)
     local = start.astimezone(_zone(zone))
     if days == 0:
         return "today"

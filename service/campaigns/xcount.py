@@ -29,6 +29,8 @@ _URL_WEIGHT = _OPTIONS["transformed_url_length"]
 _SPLIT_RE = re.compile(r"[ \n]")
 # A URL needs a domain: a dot followed by the first letter of a top-level domain.
 _ASCII_URL_HINT_RE = re.compile(r"\.[A-Za-z]")
+# A whole piece (between spaces and line breaks) that holds a dot followed by a letter.
+_ASCII_URL_PIECE_RE = re.compile(r"[^ \n]*\.[A-Za-z][^ \n]*")
 _SCHEME_RE = re.compile(r"^https?://", re.IGNORECASE)
 _LAST_SEGMENT_RE = re.compile(r"/([A-Za-z0-9]+)$")
 
@@ -38,14 +40,20 @@ def reference_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
+# The extractor treats a piece differently at the very start of the text (no preceding character: a
+# leading non-alphanumeric character may be taken as the URL's "preceding character") than after a space
+# or line break. A piece that is not first is therefore weighed after a space, and the space taken off.
+
+
 @lru_cache(maxsize=65536)
-def _ascii_piece(piece: str) -> int:
+def _ascii_piece(piece: str, first: bool) -> int:
     # ASCII holds no emoji (every emoji sequence has a code point above U+00A8): only URLs differ.
-    length = len(piece)
-    for url in extract_urls_with_indices(piece):
+    probe = piece if first else " " + piece
+    length = len(probe)
+    for url in extract_urls_with_indices(probe):
         start, end = url["indices"]
         length += _URL_WEIGHT - (end - start)
-    return length
+    return length - (0 if first else 1)
 
 
 def _canonical(piece: str) -> str:
@@ -65,8 +73,10 @@ def _canonical(piece: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _unicode_piece(piece: str) -> int:
-    return int(parse_tweet(piece).weightedLength)
+def _unicode_piece(piece: str, first: bool) -> int:
+    if first:
+        return int(parse_tweet(piece).weightedLength)
+    return int(parse_tweet(" " + piece).weightedLength) - 1
 
 
 def weighted_length(text: str) -> int:
@@ -77,13 +87,20 @@ def weighted_length(text: str) -> int:
         text = unicodedata.normalize("NFC", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():
+        # ASCII: every character weighs 1; only pieces that may hold a URL weigh differently.
+        total = len(text)
+        for m in _ASCII_URL_PIECE_RE.finditer(text):
+            piece = m.group(0)
+            total += _ascii_piece(_canonical(piece), m.start() == 0) - len(piece)
+        return total
     pieces = _SPLIT_RE.split(text)
     total = len(pieces) - 1  # the separators: a space or a line break weighs 1
-    for piece in pieces:
+    for i, piece in enumerate(pieces):
         if not piece:
             continue
         if piece.isascii():
-            total += _ascii_piece(_canonical(piece)) if _ASCII_URL_HINT_RE.search(piece) else len(piece)
+            total += _ascii_piece(_canonical(piece), i == 0) if _ASCII_URL_HINT_RE.search(piece) else len(piece)
         else:
-            total += _unicode_piece(piece)
+            total += _unicode_piece(piece, i == 0)
     return total
