@@ -85,7 +85,7 @@ def shorten_title(title: str, keep: int) -> str:
         return title
     cut = "".join(clusters[: max(1, keep - 1)]).rstrip()
     space = cut.rfind(" ")
-    if space >= keep * 0.6:
+    if space >= keep * 0.5:
         cut = cut[:space]
     return cut.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
 

@@ -20,7 +20,9 @@ from ..config import PlanningConfig
 
 GRID = timedelta(minutes=5)  # candidate times are tried on this grid around the ideal time
 TIED_SLACK = timedelta(minutes=30)  # how late a "live now" post may go when its minute is taken
-TEXT_WINDOW = timedelta(days=14)  # two posts this close on one channel must not read the same
+# Two posts this close on one channel must not read the same. X refuses a duplicate of a recent post;
+# the planner adds the date to a text that would repeat one, so a repeat could only come back after this.
+TEXT_WINDOW = timedelta(days=35)
 _DAY = 86_400
 
 

@@ -207,6 +207,7 @@ def names_old_time(text: str, old_start: datetime, new_start: datetime, zone: st
     """The first mention in `text` of the old start that no longer holds for the new one, or None."""
     stale = time_mentions(old_start, zone, all_day) - time_mentions(new_start, zone, all_day)
     for mention in sorted(stale, key=len, reverse=True):
-        if re.search(rf"(?<![\w:/]){re.escape(mention)}(?![\w:/])", text, re.IGNORECASE):
-            return mention
+        m = re.search(rf"(?<![\w:/]){re.escape(mention)}(?![\w:/])", text, re.IGNORECASE)
+        if m:
+            return m.group(0)
     return None
