@@ -458,7 +458,7 @@ class _EventPlanner:
             rendered, note, problem = self._unique(channel, rendered, when, values, label, key, fitted)
         edited = cur is not None and cur.edited
         text = cur.text if edited and cur is not None else rendered
-        length = fitted.length if not edited else text_length(text, channel.network)
+        length = fitted.length if text == fitted.text else text_length(text, channel.network)
         hold_kind, hold_reason, warnings = self._hold(channel, text, length, fitted.limit, problem, cur, restored)
         return DesiredPost(
             step=key,

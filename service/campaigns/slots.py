@@ -65,19 +65,19 @@ def into_window(
     opens, closes = window_of(local.date(), tz, cfg)
     if opens <= local <= closes and (before is None or when < before) and (not_before is None or when >= not_before):
         return when  # already inside: the common case
-    candidates: list[datetime] = []
+    latest = before - timedelta(minutes=1) if before is not None else None
+    found: list[datetime] = []
     for shift in (0, -1, 1, -2, 2):
         opens, closes = window_of(local.date() + timedelta(days=shift), tz, cfg)
-        candidates.append(min(max(local, opens), closes))
+        lo = max(opens, not_before) if not_before is not None else opens
+        hi = min(closes, latest) if latest is not None else closes
+        if lo <= hi:
+            found.append(min(max(local, lo), hi))
+    if not found:
+        return None
     # Nearest first; on a tie the earlier one (a countdown post is better early than late).
-    candidates.sort(key=lambda c: (abs((c - local).total_seconds()), c))
-    for c in candidates:
-        if before is not None and c >= before:
-            continue
-        if not_before is not None and c < not_before:
-            continue
-        return c.astimezone(when.tzinfo)
-    return None
+    best = min(found, key=lambda c: (abs((c - local).total_seconds()), c))
+    return best.astimezone(when.tzinfo)
 
 
 def ceil_to_grid(when: datetime) -> datetime:

@@ -102,7 +102,9 @@ class Planner:
         return plan_campaign(ev, tpl, channels, existing or {}, ctx, previous)
 
 
-def as_existing(posts: Iterable[DesiredPost], status: str | None = None, **changes: Any) -> dict[tuple[str, str], ExistingPost]:
+def as_existing(
+    posts: Iterable[DesiredPost], status: str | None = None, **changes: Any
+) -> dict[tuple[str, str], ExistingPost]:
     """Stored posts as the planner would see them after applying `posts`."""
     out = {}
     for p in posts:

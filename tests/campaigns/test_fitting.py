@@ -39,7 +39,9 @@ def test_linkedin_counts_characters() -> None:
     assert text_length("x" * 3000, "linkedin") == 3000 and not fits("x" * 3001, "linkedin")
 
 
-TEMPLATE = "{{ title }} on {{ time }}.{% if description %} {{ description }}{% endif %}\n{{ rsvp_link }}\n{{ hashtags }}"
+TEMPLATE = (
+    "{{ title }} on {{ time }}.{% if description %} {{ description }}{% endif %}\n{{ rsvp_link }}\n{{ hashtags }}"
+)
 
 
 def _render(values: Mapping[str, Any]) -> str:
@@ -47,7 +49,13 @@ def _render(values: Mapping[str, Any]) -> str:
 
 
 def _values(title: str, description: str = "") -> dict[str, Any]:
-    return {"title": title, "time": "5:30 PM MST", "description": description, "rsvp_link": LINK, "hashtags": "#MPN #AML"}
+    return {
+        "title": title,
+        "time": "5:30 PM MST",
+        "description": description,
+        "rsvp_link": LINK,
+        "hashtags": "#MPN #AML",
+    }
 
 
 def test_a_text_that_fits_is_unchanged() -> None:

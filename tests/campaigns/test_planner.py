@@ -96,9 +96,7 @@ def test_spacing_across_events_on_one_channel() -> None:
 
 def test_daily_cap_skips_what_does_not_fit_with_a_reason() -> None:
     planner = Planner(NOW, PlanningConfig(daily_cap=2))
-    plans = [
-        by_step(planner.plan(event(START + timedelta(hours=i), id=i, title=f"Event {i}"))) for i in (1, 2, 3)
-    ]
+    plans = [by_step(planner.plan(event(START + timedelta(hours=i), id=i, title=f"Event {i}"))) for i in (1, 2, 3)]
     assert [p["one-week"].status for p in plans] == ["scheduled", "scheduled", "skipped"]
     assert plans[2]["one-week"].skip_reason == "no free time on x that day (spacing 15 min, at most 2 posts a day)"
     # "live now" posts do not count toward the cap.
@@ -141,7 +139,9 @@ def test_two_posts_on_one_channel_never_read_the_same() -> None:
     texts = []
     for week in range(5):
         start = datetime(2026, 12, 2, 1, 0, tzinfo=UTC) + timedelta(weeks=week)
-        texts.append(by_step(planner.plan(event(start, id=week + 1, title="Caregiver Support Group"), weekly))["reminder"].text)
+        texts.append(
+            by_step(planner.plan(event(start, id=week + 1, title="Caregiver Support Group"), weekly))["reminder"].text
+        )
     assert texts[0] == "Caregiver Support Group meets tomorrow at 6 PM MST. All are welcome."
     assert texts[1] == texts[0] + " (Tue, Dec 8)"
     assert len(set(texts)) == 5
@@ -179,14 +179,20 @@ def test_tentative_events_wait_for_confirmation() -> None:
     plan = planner.plan(event(START, status="tentative"))
     assert {p.hold_kind for p in plan.posts} == {"tentative"} and {p.hold_reason for p in plan.posts} == {TENTATIVE}
     confirmed = Planner(NOW).plan(
-        event(START), existing=as_existing(plan.posts), previous=PreviousPlan(START, START + timedelta(hours=1), "tentative")
+        event(START),
+        existing=as_existing(plan.posts),
+        previous=PreviousPlan(START, START + timedelta(hours=1), "tentative"),
     )
     assert {p.status for p in confirmed.posts} == {"scheduled"}
     # A post a person approved while the event was still tentative is not held again.
     approved = as_existing(plan.posts)
-    approved[("one-week", "x")] = replace(approved[("one-week", "x")], status="scheduled", hold_kind=None, hold_reason=None)
+    approved[("one-week", "x")] = replace(
+        approved[("one-week", "x")], status="scheduled", hold_kind=None, hold_reason=None
+    )
     again = Planner(NOW).plan(
-        event(START, status="tentative"), existing=approved, previous=PreviousPlan(START, START + timedelta(hours=1), "tentative")
+        event(START, status="tentative"),
+        existing=approved,
+        previous=PreviousPlan(START, START + timedelta(hours=1), "tentative"),
     )
     assert by_step(again)["one-week"].status == "scheduled" and by_step(again)["two-weeks"].hold_kind == "tentative"
 
@@ -252,7 +258,9 @@ def test_steps_that_leave_the_campaign_are_cancelled_and_person_owned_posts_are_
     plan = Planner(NOW).plan(event(START))
     existing = as_existing(plan.posts)
     existing[("old-step", "x")] = replace(existing[("one-week", "x")], step="old-step")
-    existing[("two-weeks", "x")] = replace(existing[("two-weeks", "x")], status="skipped", skip_reason="skipped by coord@example.org")
+    existing[("two-weeks", "x")] = replace(
+        existing[("two-weeks", "x")], status="skipped", skip_reason="skipped by coord@example.org"
+    )
     existing[("one-week", "x")] = replace(existing[("one-week", "x")], status="held", hold_kind="unknown_outcome")
     existing[("day-before", "x")] = replace(existing[("day-before", "x")], status="published")
     replan = Planner(NOW).plan(event(START), existing=existing)

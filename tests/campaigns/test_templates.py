@@ -118,9 +118,17 @@ def test_set_level_errors() -> None:
     err = error_of('name = "x"\ncolour = "blue"\n[[steps]]\nkey = "a"\ntext = "x"\n')
     assert err.line == 2 and "unknown key 'colour'" in str(err)
     assert "no [[steps]]" in str(error_of('name = "x"\n'))
-    err = error_of(GOOD.replace('cancellation_notice = "{{ title }} on {{ date }} is cancelled."', 'cancellation_notice = "{{ when }}"'))
+    err = error_of(
+        GOOD.replace(
+            'cancellation_notice = "{{ title }} on {{ date }} is cancelled."', 'cancellation_notice = "{{ when }}"'
+        )
+    )
     assert err.line == 3 and "unknown variable 'when'" in str(err)
-    err = error_of(GOOD.replace('networks.linkedin = "Coming up: {{ title }}, {{ long_date }}"', 'networks.linkedin = "{{ nope }}"'))
+    err = error_of(
+        GOOD.replace(
+            'networks.linkedin = "Coming up: {{ title }}, {{ long_date }}"', 'networks.linkedin = "{{ nope }}"'
+        )
+    )
     assert err.line == 7 and "nope" in str(err)
 
 
