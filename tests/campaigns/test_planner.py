@@ -17,7 +17,7 @@ from service.campaigns.planner import (
     PreviousPlan,
 )
 from service.config import PlanningConfig
-from tests.campaigns.conftest import MASTODON, X, Planner, as_existing, by_step, event, tset
+from tests.campaigns.conftest import MASTODON, Planner, X, as_existing, by_step, event, tset
 
 PHX = ZoneInfo("America/Phoenix")
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)  # Fri Nov 20, noon in Phoenix

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from service.campaigns.planner import CANCELLED_NOTICE, ChannelView, DesiredPost
 from service.campaigns.slots import ChannelLoad, in_window
 from service.campaigns.variables import EventView
 from service.config import PlanningConfig
-from tests.campaigns.conftest import BASE, BUNDLED, MASTODON, X, Planner, as_existing, event
+from tests.campaigns.conftest import BASE, BUNDLED, MASTODON, Planner, X, as_existing, event
 
 BLUESKY = ChannelView("sky", "bluesky")
 ZONES = [
@@ -97,7 +98,7 @@ def test_planning_properties(evs: list[EventView], template: str, days_before: i
     phx = ZoneInfo("America/Phoenix")
     for channel, posts in by_channel.items():
         times = sorted(p.scheduled_at for p in posts)
-        assert all(b - a >= timedelta(minutes=15) for a, b in zip(times, times[1:], strict=False)), channel
+        assert all(b - a >= timedelta(minutes=15) for a, b in pairwise(times)), channel
         per_day = Counter(
             p.scheduled_at.astimezone(phx).date()
             for p in posts
@@ -154,7 +155,7 @@ def test_crowded_days_keep_the_spacing_and_the_cap(n: int, zone: str, hours: lis
     steps = {s.key: s for s in BUNDLED[template].steps}
     going = [p for p in posts if p.skip_reason is None]
     times = sorted(p.scheduled_at for p in going)
-    assert all(b - a >= timedelta(minutes=30) for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= timedelta(minutes=30) for a, b in pairwise(times))
     capped = Counter(p.scheduled_at.astimezone(ZoneInfo(zone)).date() for p in going if not steps[p.step].tied_to_event)
     assert max(capped.values()) <= 5
     skipped = [p for p in posts if p.skip_reason]

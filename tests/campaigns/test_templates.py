@@ -97,7 +97,8 @@ def test_offsets(raw: str, expected: timedelta) -> None:
         (("text = \"Watch {{ title }}: {{ rsvp_link }}\"", "text = \"Watch {{ title.__class__ }}\""), None, "", ""),
     ],
     ids=["offset", "at", "unknown-var", "unknown-var-later-line", "syntax-line", "network-syntax",
-         "unknown-network", "anchor", "when", "key", "duplicate", "reserved", "unknown-step-key", "sandbox-ok-at-parse"],
+         "unknown-network", "anchor", "when", "key", "duplicate", "reserved", "unknown-step-key",
+         "sandbox-ok-at-parse"],
 )  # fmt: skip
 def test_errors_name_file_step_and_line(mutation: tuple[str, str], line: int | None, step: str, message: str) -> None:
     old, new = mutation

@@ -11,7 +11,7 @@ from service.campaigns.xcount import reference_length, weighted_length
 # Weighted-length cases of twitter-text's conformance suite (conformance/validate.yml,
 # WeightedTweetsWithDiscountedEmojiCounterTest and lengths; Apache-2.0), long texts built in code.
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
-CJK160 = "故人西辞黄鹤楼，" * 20
+CJK160 = "故人西辞黄鹤楼，" * 20  # noqa: RUF001 (a fullwidth comma, as in the conformance case)
 KANA = "あいうえおかきくけこ"
 CONFORMANCE = [
     ("Hi http://test.co", 26),
