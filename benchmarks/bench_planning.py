@@ -27,17 +27,17 @@ from _common import ROOT, peak_rss_mb, report
 
 sys.path.insert(0, str(ROOT))
 
-from jinja2 import Environment  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select  # noqa: E402
-from sqlmodel import SQLModel  # noqa: E402
+from jinja2 import Environment
+from sqlalchemy import create_engine, func, insert, select
+from sqlmodel import SQLModel
 
-from service import config as config_mod  # noqa: E402
-from service.campaigns.apply import Templates, event_channels, event_view, plan_events  # noqa: E402
-from service.campaigns.planner import ideal_time  # noqa: E402
-from service.campaigns.templates import load_sets  # noqa: E402
-from service.campaigns.variables import variables  # noqa: E402
-from service.db import Database  # noqa: E402
-from service.models import CalendarSource, Event, Post, TrackedLink  # noqa: E402
+from service import config as config_mod
+from service.campaigns.apply import Templates, event_channels, event_view, plan_events
+from service.campaigns.planner import ideal_time
+from service.campaigns.templates import load_sets
+from service.campaigns.variables import variables
+from service.db import Database
+from service.models import CalendarSource, Event, Post, TrackedLink
 
 ZONES = ["America/Phoenix", "America/New_York", "America/Los_Angeles", "Europe/London", "Australia/Sydney"]
 TOPICS = [
