@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,6 @@ def test_a_moved_event_moves_and_rewords_posts_keeping_codes_edits_and_moves(wor
             .where(col(Post.id) == posts[("two-weeks", "masto")].id)
             .values(scheduled_at=moved_to, due_at=moved_to, moved=True)
         )
-    # fmt: skip
     world.move(datetime(2026, 12, 11, 1, 0, tzinfo=UTC))  # Thu Dec 10, 6 PM
     after = world.posts()
     assert world.codes() == codes
@@ -324,11 +324,12 @@ def test_batch_planning_matches_one_by_one(make_config: ConfigFactory, tmp_path:
         with w.rt.db.session(write=True) as s:
             rows = list(s.exec(select(Event).order_by(col(Event.uid))))
             pool = _Seq()
+            templates = w.rt.templates(s)
             if batch:
-                _with_codes(pool, lambda: plan_events(s, w.cfg, w.rt.templates(s), rows, NOW, "cal"))
+                _with_codes(pool, partial(plan_events, s, w.cfg, templates, rows, NOW, "cal"))
             else:
                 for e in rows:
-                    _with_codes(pool, lambda e=e: plan_event(s, w.cfg, w.rt.templates(s), e, "cal", NOW))
+                    _with_codes(pool, partial(plan_event, s, w.cfg, templates, e, "cal", NOW))
         with w.session() as s:
             results.append(sorted(
                 (e.uid, p.step, p.channel, p.scheduled_at, p.status, re.sub(r"/r/\w+", "/r/CODE", p.text))
