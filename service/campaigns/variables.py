@@ -22,6 +22,7 @@ VARIABLES: dict[str, str] = {
     "end": "end in the event's zone: 'Thu, Dec 10, 6:30 PM MST'",
     "date": "the day of the event: 'Thu, Dec 10'",
     "long_date": "the day of the event: 'Thursday, December 10'",
+    "long_start": "'Thursday, December 10 at 5:30 PM MST' ('Saturday, December 12' for an all-day event)",
     "time": "start time with the zone: '5:30 PM MST' ('' for an all-day event)",
     "end_time": "end time with the zone: '6:30 PM MST'",
     "weekday": "'Thursday'",
@@ -30,6 +31,7 @@ VARIABLES: dict[str, str] = {
     "'starting now', 'happening now', 'earlier today', 'yesterday'",
     "day_phrase": "the day from the post's own time: 'today', 'tomorrow', 'this Thursday', 'on Thu, Dec 10'",
     "location": "the event's location, or 'online'",
+    "where": "'online', or 'at' and the location: 'at Desert Vista Cancer Center, Room 210'",
     "online": "true when the event has no location or an online one",
     "speaker": "the Speaker: line ('' without one)",
     "hashtags": "the Hashtags: line: '#MPN #myelofibrosis'",
@@ -149,19 +151,23 @@ def event_values(event: EventView) -> dict[str, Any]:
     local_start = event.start.astimezone(_zone(zone))
     local_end = event.end.astimezone(_zone(zone))
     location = _cap(event.location, MAX_FIELD)
+    online = not location or "online" in location.lower() or "zoom" in location.lower()
+    long_date = f"{local_start:%A}, {local_start:%B} {local_start.day}"
     return {
         "title": _cap(event.title, MAX_TITLE),
         "description": _cap(event.description, MAX_DESCRIPTION),
         "start": local_text(event.start, zone, not event.all_day),
         "end": local_text(event.end, zone, not event.all_day),
         "date": local_text(event.start, zone, with_time=False),
-        "long_date": f"{local_start:%A}, {local_start:%B} {local_start.day}",
+        "long_date": long_date,
+        "long_start": long_date if event.all_day else f"{long_date} at {clock(local_start)} {local_start.tzname()}",
         "time": "" if event.all_day else f"{clock(local_start)} {local_start.tzname()}",
         "end_time": "" if event.all_day else f"{clock(local_end)} {local_end.tzname()}",
         "weekday": f"{local_start:%A}",
         "zone": local_start.tzname() or zone,
         "location": location or "online",
-        "online": not location or "online" in location.lower() or "zoom" in location.lower(),
+        "where": "online" if online else f"at {location}",
+        "online": online,
         "speaker": _cap(event.speaker, MAX_FIELD),
         "hashtags": _cap(event.hashtags, MAX_FIELD),
         "image": event.image_url or "",

@@ -100,4 +100,4 @@ def test_web_helpers_validate_and_preview_edited_sets(tmp_path: Path) -> None:
     assert problems[0].as_dict()["line"] == line
     rows = preview_set(cfg, good, event(), [X], now=event().start.replace(month=11, day=20))
     assert [r["step"] for r in rows] == ["two-weeks", "one-week", "day-before", "two-hours", "live"]
-    assert rows[0]["text"].startswith("Save the date: Living Well with MPN, Wed, Dec 9, 5:30 PM MST.")
+    assert rows[0]["text"].startswith("Save the date: Living Well with MPN, Wed, Dec 9, 5:30 PM MST, online, with Dr.")
