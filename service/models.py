@@ -179,6 +179,8 @@ class Campaign(SQLModel, table=True):
     planned_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     planned_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
     planned_status: str | None = Field(default=None, max_length=20)
+    # Fingerprint of the template set's text when planning last ran: an edited set re-plans its events.
+    template_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

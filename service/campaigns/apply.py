@@ -9,6 +9,7 @@ never overwritten). Re-planning with nothing changed writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections import defaultdict
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, bindparam, insert, text, update
+from sqlalchemy import and_, bindparam, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -170,6 +171,29 @@ def plan_events(
     return outcomes
 
 
+def set_hash(tset: TemplateSet) -> str:
+    """A fingerprint of a template set's text (what its campaigns were last planned with)."""
+    return hashlib.sha256(tset.source.encode()).hexdigest()[:32]
+
+
+def events_to_replan(session: Session, templates: Templates, source_id: int, now: datetime) -> list[Event]:
+    """Upcoming events of a source whose campaign needs planning although the calendar did not change:
+    no campaign yet, a campaign flagged with an error (its set may be fixed now), or a campaign planned
+    with another version of its template set (edited in its file or on the web page)."""
+    template_hash = col(Campaign.template_hash)
+    edited = [
+        and_(col(Campaign.template) == name, or_(template_hash.is_(None), template_hash != set_hash(t)))
+        for name, t in templates.sets.items()
+    ]
+    stmt = (
+        select(Event)
+        .outerjoin(Campaign, col(Campaign.event_id) == col(Event.id))
+        .where(Event.source_id == source_id, Event.end_at >= now, col(Event.removed_at).is_(None))
+        .where(or_(col(Campaign.id).is_(None), col(Campaign.error).is_not(None), *edited))
+    )
+    return list(session.exec(stmt).all())
+
+
 def _source_names(session: Session, events: Sequence[Event], source_name: str | None) -> dict[int, str]:
     if source_name is not None:
         return {e.source_id: source_name for e in events}
@@ -237,6 +261,7 @@ class _CampaignRow:
     planned_start: datetime | None
     planned_end: datetime | None
     planned_status: str | None
+    template_hash: str | None
     dirty: bool = False
 
 
@@ -244,7 +269,7 @@ _CAMPAIGN_COLUMNS: tuple[Any, ...] = tuple(
     col(c)
     for c in (
         Campaign.id, Campaign.event_id, Campaign.template, Campaign.template_chosen, Campaign.error,
-        Campaign.planned_start, Campaign.planned_end, Campaign.planned_status,
+        Campaign.planned_start, Campaign.planned_end, Campaign.planned_status, Campaign.template_hash,
     )
 )  # fmt: skip
 
@@ -369,7 +394,7 @@ class _Batch:
             wanted = template_name(self.cfg, e, names.get(e.source_id, ""))
             have = found.get(e.id)
             if have is None:
-                have = _CampaignRow(0, e.id, wanted, False, None, None, None, None)
+                have = _CampaignRow(0, e.id, wanted, False, None, None, None, None, None)
                 found[e.id] = have
                 missing.append(have)
             elif not have.template_chosen and have.template != wanted:
@@ -447,7 +472,7 @@ class _Batch:
                 outcome.cancelled += 1
         outcome.unchanged += len(result.keep)
         error = "; ".join(result.errors) or None
-        self._set_campaign(campaign, error=error, event=event)
+        self._set_campaign(campaign, error=error, event=event, template_hash=set_hash(tset))
         outcome.error = error
         return outcome
 
@@ -477,8 +502,12 @@ class _Batch:
         existing = {k: r.existing() for k, r in by_key.items()}
         return plan_campaign(event_view(event), tset, channels, existing, ctx, previous), by_key, fresh
 
-    def _set_campaign(self, c: _CampaignRow, error: str | None, event: Event | None = None) -> None:
+    def _set_campaign(
+        self, c: _CampaignRow, error: str | None, event: Event | None = None, template_hash: str | None = None
+    ) -> None:
         values: dict[str, Any] = {"error": error}
+        if template_hash is not None:
+            values["template_hash"] = template_hash
         if event is not None:
             status = "removed" if event.removed_at is not None else event.status
             values.update(planned_start=event.start_at, planned_end=event.end_at, planned_status=status)
@@ -528,6 +557,7 @@ class _Batch:
             "hold_kind": d.hold_kind,
             "skip_reason": d.skip_reason,
             "link_kind": d.link_kind,
+            "network": d.network,
         }
         old = {k: getattr(row, k) for k in new}
         if new == old:
@@ -548,6 +578,7 @@ class _Batch:
             "hold_kind": row.hold_kind,
             "skip_reason": reason,
             "link_kind": row.link_kind,
+            "network": row.network,
             "updated_at": self.now,
         }
 
@@ -556,7 +587,7 @@ class _Batch:
         if not rows:
             return
         table = Campaign.__table__  # type: ignore[attr-defined]
-        names = ("template", "error", "planned_start", "planned_end", "planned_status")
+        names = ("template", "error", "planned_start", "planned_end", "planned_status", "template_hash")
         change = (
             update(table)
             .where(table.c.id == bindparam("b_id"))

@@ -404,3 +404,30 @@ def test_cli_preview_of_a_stored_event(world: World) -> None:
     assert "2026-12-09 17:30 MST" in table.stdout and "mastodon" in table.stdout
     missing = run_cli(str(world.cfg.path), "campaigns", "preview", "--event", "999999")
     assert missing.exit_code == 1 and "event 999999 does not exist" in missing.stderr
+
+
+def test_an_edited_or_fixed_template_set_replans_its_events_at_the_next_sync(
+    make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    webinar = (Path(__file__).parents[2] / "campaign_templates" / "webinar.toml").read_text()
+    (folder / "webinar.toml").write_text(webinar.replace("One week to go:", "One week to go {{ titel }}:"))
+    w = World(make_config, tmp_path, templates=str(folder))
+    w.sync()
+    assert w.posts() == {}
+    with w.session() as s:
+        assert "unknown variable 'titel'" in (s.exec(select(Campaign)).one().error or "")
+    (folder / "webinar.toml").write_text(webinar)  # fixed
+    w.sync(NOW + timedelta(minutes=5))
+    posts = w.posts()
+    assert len(posts) == 10 and posts[("one-week", "x")].text.startswith("One week to go:")
+    codes = w.codes()
+    (folder / "webinar.toml").write_text(webinar.replace("One week to go:", "Just one week to go:"))  # edited
+    w.sync(NOW + timedelta(minutes=10))
+    posts = w.posts()
+    assert posts[("one-week", "x")].text.startswith("Just one week to go:") and w.codes() == codes
+    before = w.snapshot()
+    w.sync(NOW + timedelta(minutes=15))
+    assert w.snapshot() == before
+    w.rt.db.dispose()

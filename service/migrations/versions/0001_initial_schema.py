@@ -135,6 +135,7 @@ def upgrade() -> None:
     sa.Column('planned_start', sa.DateTime(timezone=True), nullable=True),
     sa.Column('planned_end', sa.DateTime(timezone=True), nullable=True),
     sa.Column('planned_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('template_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_campaign_event_id_event'), ondelete='CASCADE'),
