@@ -253,6 +253,7 @@ class _EventPlanner:
         self.exempt = {s.key for s in tset.steps if s.tied_to_event} | {CANCELLED_NOTICE}
         self._timed: dict[datetime, tuple[str, str]] = {}
         self._ideal: dict[str, datetime] = {}
+        self._windowed: dict[tuple[datetime, datetime | None, datetime | None], datetime | None] = {}
 
     # -- the whole event ------------------------------------------------------------------------
 
@@ -368,7 +369,10 @@ class _EventPlanner:
         if step.tied_to_event:
             base = ideal
         else:
-            moved = into_window(ideal, self.tz, self.cfg, before=hi, not_before=lo)
+            key = (ideal, lo, hi)
+            moved = self._windowed.get(key, ideal)
+            if moved is ideal:
+                moved = self._windowed[key] = into_window(ideal, self.tz, self.cfg, before=hi, not_before=lo)
             if moved is None:
                 return ideal, self._past_reason(cur) if ideal < now else self._no_slot(channel)
             base = moved

@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
-from jinja2.runtime import LoopContext, Macro
+from jinja2.runtime import LoopContext, Macro, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
@@ -386,7 +386,8 @@ def render_text(text: str, values: Mapping[str, Any], where: str = "") -> str:
         out: list[str] = []
         total = 0
         # One merged dict as the context's parent (shared=True): Jinja would otherwise copy it twice.
-        context = template.new_context({**globals_, **values}, shared=True)
+        # jinja2.runtime.new_context without the template's globals ChainMap (a set of its keys per render).
+        context = new_context(ENV, template.name, template.blocks, {**globals_, **values}, True, None, None)
         for chunk in template.root_render_func(context):
             total += len(chunk)
             if total > MAX_OUTPUT_CHARS:

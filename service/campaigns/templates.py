@@ -30,6 +30,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,12 @@ class Step:
     link: str = "rsvp"  # rsvp | recording: where this step's tracked link leads
     text_lines: Mapping[str, int] = field(default_factory=dict)  # first file line of each variant
 
-    @property
+    @cached_property
     def tied_to_event(self) -> bool:
         """A step at the event's own time ("live now") follows the event, outside the posting window too."""
         return self.offset == timedelta(0) and self.at is None and self.anchor == "start"
 
-    @property
+    @cached_property
     def before_start(self) -> bool:
         """A countdown step that must go out before the event starts."""
         return self.anchor == "start" and self.offset < timedelta(0)
