@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, insert, or_, text, update
 from sqlalchemy import select as sa_select
@@ -453,7 +454,14 @@ class _Batch:
                         outcome.cancelled += 1
             return outcome
         previous = PreviousPlan(campaign.planned_start, campaign.planned_end, campaign.planned_status)
-        result, by_key, fresh = self.plan(event, source_name, tset, previous, rows)
+        try:
+            result, by_key, fresh = self.plan(event, source_name, tset, previous, rows)
+        except (ValueError, KeyError, ZoneInfoNotFoundError) as exc:
+            # One event's bad data (an unknown zone, an impossible date) must not stop the others.
+            msg = f"{tset.file}: could not plan {event.title!r}: {type(exc).__name__}: {exc}"
+            self._set_campaign(campaign, error=msg)
+            outcome.error = msg
+            return outcome
         assert campaign.id is not None and event.id is not None
         for d in result.posts:
             stored = by_key.get((d.step, d.channel))

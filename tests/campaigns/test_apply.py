@@ -431,3 +431,24 @@ def test_an_edited_or_fixed_template_set_replans_its_events_at_the_next_sync(
     w.sync(NOW + timedelta(minutes=15))
     assert w.snapshot() == before
     w.rt.db.dispose()
+
+
+def test_one_events_bad_data_does_not_stop_the_others(world: World) -> None:
+    world.write(WEBINAR, {**WEBINAR, "uid": "other@example.org", "summary": "Other"})
+    world.sync()
+    with world.rt.db.session(write=True) as s:
+        s.execute(delete(TrackedLink))
+        s.execute(delete(Post))
+        s.execute(update(Event).where(col(Event.uid) == "other@example.org").values(timezone="Mars/Olympus_Mons"))
+    with world.rt.db.session(write=True) as s:
+        events = list(s.exec(select(Event)))
+        outcomes = plan_events(s, world.cfg, world.rt.templates(s), events, NOW, "cal")
+    by_uid = {e.uid: outcomes[e.id] for e in events if e.id is not None}
+    assert by_uid[WEBINAR["uid"]].created == 10 and by_uid[WEBINAR["uid"]].error is None
+    assert "could not plan 'Other'" in (by_uid["other@example.org"].error or "")
+    with world.session() as s:
+        errors = {
+            e.uid: c.error
+            for e, c in s.exec(select(Event, Campaign).join(Campaign, col(Campaign.event_id) == col(Event.id)))
+        }
+    assert errors[WEBINAR["uid"]] is None and "Mars/Olympus_Mons" in (errors["other@example.org"] or "")

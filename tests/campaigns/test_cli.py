@@ -39,7 +39,9 @@ def test_templates_check_names_file_step_and_line_of_the_first_error(tmp_path: P
     shutil.copytree(TEMPLATES, folder)
     source = (folder / "seminar.toml").read_text()
     (folder / "seminar.toml").write_text(source.replace("Bring your questions", "Bring your {{ questions }}"))
-    line = next(i for i, t in enumerate((folder / "seminar.toml").read_text().splitlines(), 1) if "{{ questions }}" in t)
+    line = next(
+        i for i, t in enumerate((folder / "seminar.toml").read_text().splitlines(), 1) if "{{ questions }}" in t
+    )
     out = run_cli(str(write_config(tmp_path, folder)), "templates", "check")
     assert out.exit_code == 1
     first = out.stderr.splitlines()[0]
@@ -74,7 +76,9 @@ def test_preview_an_ics_file_without_a_database(tmp_path: Path) -> None:
     # Both events start at the same time: the other one's posts keep the spacing (events in start, then UID order).
     second = [r for r in rows if r["title"] == "Living Well with MPN" and r["channel"] == "x"]
     assert second[0]["local_time"] == "2026-11-25T09:45:00-07:00"
-    table = run_cli(str(cfg), "campaigns", "preview", "--ics", str(ics), "--template", "webinar", "--now", "2026-11-20T12:00")
+    table = run_cli(
+        str(cfg), "campaigns", "preview", "--ics", str(ics), "--template", "webinar", "--now", "2026-11-20T12:00"
+    )
     assert table.exit_code == 0 and "2026-11-25 10:00 MST" in table.stdout and "length" in table.stdout.splitlines()[0]
 
 

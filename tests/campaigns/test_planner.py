@@ -320,3 +320,19 @@ def test_planning_is_deterministic_and_stable() -> None:
         planner.load.remove(p.channel, p.scheduled_at, planner.load.text_key(p.text), p.step != "live")
     again = planner.plan(target, channels=(X, MASTODON), existing=as_existing(plans[1].posts))
     assert again.posts == [replace(p) for p in plans[1].posts]
+
+
+def test_a_text_that_fails_at_render_time_is_held_and_reported() -> None:
+    heavy = tset("""
+        [[steps]]
+        key = "heavy"
+        offset = "-1d"
+        at = "10:00"
+        text = "{% for a in title %}{% for b in title %}{% endfor %}{% endfor %}{{ title }}"
+    """)
+    short = by_step(Planner(NOW).plan(event(START, title="Short"), heavy))["heavy"]
+    assert short.status == "scheduled" and short.text == "Short"
+    plan = Planner(NOW).plan(event(START, title="A long title " * 20), heavy)
+    post = by_step(plan)["heavy"]
+    assert post.hold_kind == "fit" and "too much work" in (post.hold_reason or "")
+    assert plan.errors and plan.errors[0].startswith("step heavy: test.toml:")
