@@ -463,7 +463,10 @@ class _EventPlanner:
         edited = cur is not None and cur.edited
         text = cur.text if edited and cur is not None else rendered
         length = fitted.length if text == fitted.text else text_length(text, channel.network)
-        hold_kind, hold_reason, warnings = self._hold(channel, text, length, fitted.limit, problem, cur, restored)
+        if skip:  # a skipped post does not go out: no hold to decide (a restored one is checked again)
+            hold_kind, hold_reason, warnings = None, None, ()
+        else:
+            hold_kind, hold_reason, warnings = self._hold(channel, text, length, fitted.limit, problem, cur, restored)
         return DesiredPost(
             step=key,
             channel=channel.name,
