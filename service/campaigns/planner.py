@@ -334,9 +334,13 @@ class _EventPlanner:
         if ideal is None:
             ideal = self._ideal[step.key] = ideal_time(step, event)
         late = False
-        if cur is None and not self.first_seen and ideal < self.ctx.now and self._late_ok(step):
-            # A recording link that arrived after the step's time: post it now rather than never.
-            ideal, late = ceil_to_grid(self.ctx.now), True
+        if not self.first_seen and ideal < self.ctx.now and self._late_ok(step):
+            # A recording link that arrived after the step's time: post it now rather than never (and keep
+            # that time when the event is planned again).
+            if cur is None:
+                ideal, late = ceil_to_grid(self.ctx.now), True
+            elif cur.planned_at is not None and cur.planned_at > ideal:
+                ideal, late = cur.planned_at, True
         when, skip = self._when(step, channel, ideal, cur, late)
         text_src = step.text_for(channel.network)
         where = f"{self.tset.file}:{step.text_lines.get(channel.network, step.text_lines.get('default', step.line))}"

@@ -172,6 +172,12 @@ def test_a_recording_that_arrives_late_goes_out_soon() -> None:
     plan = planner.plan(event(START, recording_url="https://example.org/rec"), existing=existing)
     rec = by_step(plan)["recording"]
     assert rec.status == "scheduled" and local(rec.scheduled_at) == "2026-12-11 13:00"
+    # Planned again later (say its description changed): the late post keeps its time.
+    existing = {**existing, **as_existing(plan.posts)}
+    again = Planner(after + timedelta(minutes=3)).plan(
+        event(START, recording_url="https://example.org/rec", description="new"), existing=existing
+    )
+    assert by_step(again)["recording"] == rec
 
 
 def test_tentative_events_wait_for_confirmation() -> None:
