@@ -17,7 +17,7 @@ failed) are kept as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,7 +115,9 @@ class DesiredPost:
     @property
     def status(self) -> str:
         """The post status this plan means."""
-        return PostStatus.SKIPPED if self.skip_reason else PostStatus.HELD if self.hold_reason else PostStatus.SCHEDULED
+        if self.skip_reason:
+            return PostStatus.SKIPPED
+        return PostStatus.HELD if self.hold_reason or self.hold_kind else PostStatus.SCHEDULED
 
 
 @dataclass(frozen=True)
@@ -190,15 +192,6 @@ def ideal_time(step: Step, event: EventView) -> datetime:
     if step.at is not None:
         when = at_local(when.astimezone(tz).date(), step.at, tz)
     return when.astimezone(anchor.tzinfo)
-
-
-def step_time(step: Step, event: EventView, cfg: PlanningConfig) -> datetime:
-    """When a step goes out ignoring other posts: the ideal time moved into the posting window."""
-    ideal = ideal_time(step, event)
-    if step.tied_to_event:
-        return ideal
-    lo, hi = _bounds(step, event)
-    return into_window(ideal, zone(event.timezone), cfg, before=hi, not_before=lo) or ideal
 
 
 def _bounds(step: Step, event: EventView) -> tuple[datetime | None, datetime | None]:
@@ -328,7 +321,7 @@ class _EventPlanner:
             if present == step.when_negated:
                 return None
         cur = self.existing.get((step.key, channel.name))
-        restored = cur is not None and cur.status == PostStatus.CANCELLED
+        restored = _returning(cur)
         link = self.ctx.link_for(step.key, channel.name) if has_link else None
         ideal = self._ideal.get(step.key)
         if ideal is None:
@@ -467,9 +460,10 @@ class _EventPlanner:
         edited = cur is not None and cur.edited
         text = cur.text if edited and cur is not None else rendered
         length = fitted.length if text == fitted.text else text_length(text, channel.network)
-        if skip:  # a skipped post does not go out: no hold to decide (a restored one is checked again)
-            hold_kind, hold_reason, warnings = None, None, ()
-        else:
+        hold_kind: str | None = None
+        hold_reason: str | None = None
+        warnings: tuple[str, ...] = ()
+        if not skip:  # a skipped post does not go out: no hold to decide (one that comes back is judged then)
             hold_kind, hold_reason, warnings = self._hold(channel, text, length, fitted.limit, problem, cur, restored)
         return DesiredPost(
             step=key,
@@ -586,7 +580,7 @@ class _EventPlanner:
             link = self._rsvp_link(CATCH_UP, channel)
             post = self._post(
                 CATCH_UP, "Catch-up", channel, special.text_for(channel.network),
-                f"{self.tset.file}:{special.line}", ideal, when, skip, cur, False, link, None,
+                f"{self.tset.file}:{special.line}", ideal, when, skip, cur, _returning(cur), link, None,
             )  # fmt: skip
             self._add(post)
 
@@ -607,7 +601,7 @@ class _EventPlanner:
             when, skip = self._special_when(channel, ideal, cur, capped=False)
             post = self._post(
                 CANCELLED_NOTICE, "Cancellation notice", channel, notice.text_for(channel.network),
-                f"{self.tset.file}:{notice.line}", ideal, when, skip, cur, False, None, None,
+                f"{self.tset.file}:{notice.line}", ideal, when, skip, cur, _returning(cur), None, None,
             )  # fmt: skip
             self._add(post)
 
@@ -626,17 +620,25 @@ class _EventPlanner:
             keep = cur.scheduled_at
             free = load.spaced(channel.name, keep) and not (capped and load.day_full(channel.name, keep))
             if keep < start and in_window(keep, self.tz, self.cfg) and free:
+                if keep < self.ctx.now and _returning(cur):
+                    return keep, PAST_MOVED  # a notice or catch-up coming back too late
                 return keep, None
-        base = into_window(ideal, self.tz, self.cfg, before=start, not_before=ideal)
+        floor = max(ideal, ceil_to_grid(self.ctx.now)) if _returning(cur) else ideal
+        base = into_window(floor, self.tz, self.cfg, before=start, not_before=floor)
         if base is None:
             return ideal, self._no_slot(channel)
         opens, closes = _window_bounds(base, self.tz, self.cfg)
-        for c in candidates(base, max(opens, ideal), min(closes + timedelta(seconds=1), start), forward_only=True):
+        for c in candidates(base, max(opens, floor), min(closes + timedelta(seconds=1), start), forward_only=True):
             if capped and load.day_full(channel.name, c):
                 continue
             if load.spaced(channel.name, c):
                 return c, None
         return base, self._no_slot(channel)
+
+
+def _returning(cur: ExistingPost | None) -> bool:
+    """A stored post coming back from a cancellation or a skip: it was never checked as it is now."""
+    return cur is not None and cur.status in (PostStatus.CANCELLED, PostStatus.SKIPPED)
 
 
 def _window_bounds(when: datetime, tz: Any, cfg: PlanningConfig) -> tuple[datetime, datetime]:
@@ -677,8 +679,3 @@ def plan(
     )
     result = plan_campaign(event, template, channels, existing or {}, ctx, previous)
     return sorted(result.posts, key=lambda p: (p.scheduled_at, p.channel, p.step))
-
-
-def with_status(event: EventView, status: str) -> EventView:
-    """The same event with another status (the planner treats `removed` like a cancellation without notice)."""
-    return replace(event, status=status)
