@@ -61,8 +61,8 @@ def _texts(tset: TemplateSet) -> list[tuple[str, str, Step | None, SpecialText |
     out: list[tuple[str, str, Step | None, SpecialText | Step]] = [(s.key, s.label, s, s) for s in tset.steps]
     if tset.catch_up is not None:
         out.append(("catch_up", "Catch-up", None, tset.catch_up))
-    if tset.cancellation_notice is not None:
-        out.append(("cancellation_notice", "Cancellation notice", None, tset.cancellation_notice))
+    if tset.notice is not None:
+        out.append(("cancellation_notice", "Cancellation notice", None, tset.notice))
     return out
 
 

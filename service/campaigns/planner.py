@@ -586,7 +586,7 @@ class _EventPlanner:
 
     def _cancellation_notices(self) -> None:
         """One notice per channel where something about the event already went out."""
-        notice = self.tset.cancellation_notice
+        notice = self.tset.notice
         if notice is None or self.event.start <= self.ctx.now:
             return
         announced = {

@@ -117,9 +117,10 @@ class TemplateSet:
     description: str
     steps: tuple[Step, ...]
     file: str = ""
-    cancellation_notice: SpecialText | None = None  # posted once when an announced event is cancelled
+    cancellation_notice: str | None = None  # the notice's default text (see `notice` for its variants)
     source: str = ""  # the TOML text, as loaded
     catch_up: SpecialText | None = None  # posted once for an event first seen late
+    notice: SpecialText | None = None  # posted once when an announced event is cancelled
 
 
 def parse_offset(raw: Any) -> timedelta:
@@ -242,14 +243,16 @@ class _Parser:
             raise self.fail(None, "no [[steps]]: a set needs at least one step")
         seen: set[str] = set()
         steps = tuple(self.step(s, i, seen) for i, s in enumerate(steps_raw))
+        notice = self.special(raw, "cancellation_notice")
         return TemplateSet(
             name=set_name,
             description=str(raw.get("description", "")),
             steps=steps,
             file=self.file,
-            cancellation_notice=self.special(raw, "cancellation_notice"),
+            cancellation_notice=notice.texts["default"] if notice else None,
             source=self.source,
             catch_up=self.special(raw, "catch_up"),
+            notice=notice,
         )
 
     def special(self, raw: dict[str, Any], key: str) -> SpecialText | None:

@@ -63,7 +63,8 @@ def test_a_full_set_parses() -> None:
     assert one.text_for("x").strip().startswith("One week to go")
     assert one.line == 9 and one.text_lines["default"] == 16 and one.text_lines["bluesky"] == 22
     assert (rec.anchor, rec.days, rec.seconds, rec.when, rec.link) == ("end", 1, 7200, "recording_url", "recording")
-    assert tset.cancellation_notice is not None and tset.catch_up is not None
+    assert tset.cancellation_notice == "{{ title }} on {{ date }} is cancelled." and tset.notice is not None
+    assert tset.catch_up is not None and tset.notice.text_for("x") == tset.cancellation_notice
     assert tset.catch_up.text_for("linkedin").startswith("Coming up: ")
     assert tset.catch_up.text_for("x").startswith("Coming up {{ day_phrase }}")
 
@@ -140,7 +141,7 @@ def test_bundled_sets_load_and_are_distinct() -> None:
     for tset in sets.values():
         texts = [s.texts["default"] for s in tset.steps]
         assert len(set(texts)) == len(texts), f"{tset.name}: two steps share a text"
-        assert tset.cancellation_notice is not None and tset.catch_up is not None
+        assert tset.notice is not None and tset.catch_up is not None
     # A recurring support group gets a light cadence: no announcements weeks ahead.
     assert all(s.offset >= timedelta(days=-1) for s in sets["support-group"].steps)
     webinar = {s.key: s for s in sets["webinar"].steps}
