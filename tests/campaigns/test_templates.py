@@ -157,3 +157,11 @@ def test_broken_file_is_reported_apart_and_web_edits_replace_files(tmp_path: Pat
     sets, broken = load_sets(tmp_path, {"bad": '[[steps]]\nkey = "b"\ntext = "fixed {{ title }}"\n'})
     assert set(sets) == {"good", "bad"} and not broken
     assert sets["bad"].file == "bad.toml (edited on the web page)"
+
+
+def test_windows_line_endings_keep_line_numbers() -> None:
+    source = GOOD.replace("\n", "\r\n")
+    tset = parse_set(source, "demo.toml")
+    assert tset.steps[0].text_lines["default"] == 16 and "\r" not in tset.steps[0].texts["default"]
+    err = error_of(source.replace("One week to go: {{ title }}", "One week to go: {{ titel }}"))
+    assert err.line == 16 and str(err).startswith("demo.toml:16: step one-week: unknown variable 'titel'")
