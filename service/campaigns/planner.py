@@ -49,7 +49,8 @@ EVENT_CANCELLED = "the event was cancelled"
 EVENT_REMOVED = "the event was removed from its calendar"
 NOT_IN_CAMPAIGN = "no longer part of the campaign"
 BACK_ON = "the event is back on"
-PLANNER_SKIPS = ("its time had passed", "its new time had already passed", "no free time on ")
+PAST_PREFIXES = ("its time had passed", "its new time had already passed")
+PLANNER_SKIPS = (*PAST_PREFIXES, "no free time on ")
 PLANNER_CANCELS = (EVENT_CANCELLED, EVENT_REMOVED, NOT_IN_CAMPAIGN, BACK_ON)
 # Holds planning sets and lifts by itself; the others wait for a person.
 PLANNER_HOLDS = ("fit", "policy", "tentative")
@@ -57,6 +58,14 @@ TENTATIVE = "the event is tentative in the calendar: confirm it there, or approv
 APPROVAL = "posts wait for approval ([policy] require_approval)"
 CATCH_UP = "catch-up"
 CANCELLED_NOTICE = "cancelled"
+# The catch-up of a set without a `catch_up` text (a step's own wording, "tomorrow", would be wrong).
+DEFAULT_CATCH_UP = SpecialText(
+    texts={
+        "default": "Coming up {{ day_phrase }}: {{ title }}, {{ long_start }}"
+        "{% if not online %}, {{ where }}{% endif %}.\n{% if has_rsvp %}{{ rsvp_link }}{% endif %}\n{{ hashtags }}"
+    },
+    line=0,
+)
 LATE_POST_DAYS = 7  # a post-event step whose condition became true late still goes out this long after
 
 Key = tuple[str, str]
@@ -272,7 +281,7 @@ class _EventPlanner:
                         continue
                     planned = self._step_post(step, channel)
                     if planned is not None:
-                        skipped_past = skipped_past or planned.skip_reason == PAST
+                        skipped_past = skipped_past or (planned.skip_reason or "").startswith(PAST_PREFIXES)
                         self._add(planned)
             self._catch_up(skipped_past)
         wanted = {(p.step, p.channel) for p in self.plan.posts}
@@ -555,13 +564,12 @@ class _EventPlanner:
     # -- the extra posts: catch-up and cancellation notice ---------------------------------------
 
     def _catch_up(self, skipped_past: bool) -> None:
-        """One announcement for an event first seen after some of its steps had passed."""
+        """One announcement for an event first seen after some of its steps had passed (kept while some
+        step is still past: an event moved later gets its own announcements back instead)."""
         key_posts = [(k, p) for k, p in self.existing.items() if k[0] == CATCH_UP]
-        special = self.tset.catch_up or _first_step_text(self.tset)
-        if special is None:
-            return
+        special = self.tset.catch_up or DEFAULT_CATCH_UP
         now = self.ctx.now
-        if key_posts:
+        if key_posts and skipped_past:
             targets = [(ch, self.existing.get((CATCH_UP, ch.name))) for ch in self.channels]
             targets = [
                 (ch, cur) for ch, cur in targets if cur is not None and (CATCH_UP, ch.name) not in self.plan.keep
@@ -644,14 +652,6 @@ def _returning(cur: ExistingPost | None) -> bool:
 def _window_bounds(when: datetime, tz: Any, cfg: PlanningConfig) -> tuple[datetime, datetime]:
     # Aware datetimes compare correctly across zones; the callers only compare with these.
     return window_of(when.astimezone(tz).date(), tz, cfg)
-
-
-def _first_step_text(tset: TemplateSet) -> SpecialText | None:
-    """Without a `catch_up` text, the set's first step (its announcement) serves as the catch-up."""
-    if not tset.steps:
-        return None
-    first = tset.steps[0]
-    return SpecialText(texts=first.texts, line=first.text_lines.get("default", first.line))
 
 
 def plan(

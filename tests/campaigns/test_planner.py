@@ -342,3 +342,28 @@ def test_a_text_that_fails_at_render_time_is_held_and_reported() -> None:
     post = by_step(plan)["heavy"]
     assert post.hold_kind == "fit" and "too much work" in (post.hold_reason or "")
     assert plan.errors and plan.errors[0].startswith("step heavy: test.toml:")
+
+
+def test_a_catch_up_gives_way_when_the_event_moves_later_and_sets_without_one_get_a_neutral_text() -> None:
+    late = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
+    bare = tset("""
+        [[steps]]
+        key = "announce"
+        offset = "-14d"
+        at = "10:00"
+        text = "Tomorrow is the day: {{ title }} {{ rsvp_link }}"
+        [[steps]]
+        key = "reminder"
+        offset = "-1d"
+        at = "10:00"
+        text = "Tomorrow: {{ title }} {{ date }} {{ rsvp_link }}"
+    """)
+    plan = Planner(late).plan(event(START), bare)
+    catch_up = by_step(plan)["catch-up"]
+    assert catch_up.text.startswith("Coming up on Wed, Dec 9: Living Well with MPN, Wednesday, December 9 at 5:30 PM")
+    # Moved three weeks later, its own announcement is in the future again: the catch-up is withdrawn.
+    moved = START + timedelta(days=21)
+    previous = PreviousPlan(START, START + timedelta(hours=1), "confirmed")
+    again = Planner(late).plan(event(moved), bare, existing=as_existing(plan.posts), previous=previous)
+    assert by_step(again)["announce"].status == "scheduled"
+    assert again.cancel == {("catch-up", "x"): NOT_IN_CAMPAIGN}
