@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import and_, bindparam, insert, or_, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -28,7 +28,8 @@ from ..config import Config
 from ..errors import ConfigError, TemplateError
 from ..models import CalendarSource, Campaign, Event, EventStatus, Post, PostStatus, TrackedLink, utcnow
 from ..policy import check_text
-from ..tracking import BASE62, CODE_LENGTH, tracked_url
+from ..tracking import BASE62, CODE_LENGTH, add_link, tracked_url
+from ..tracking.dialect import insert_for
 from .planner import (
     CANCELLED_NOTICE,
     EVENT_CANCELLED,
@@ -608,6 +609,34 @@ class _Batch:
             if isinstance(obj, Campaign) and obj.id in ids:
                 self.session.expire(obj)
 
+    def _insert_links(self, inserts: list[dict[str, Any]], ids: list[int], codes: list[str]) -> None:
+        """One tracked link per new post, in one executemany, unique on insert like tracking.add_link: a code
+        already taken (astronomically rare) is skipped by the insert and the post gets another one."""
+        links = [{"code": code, "post_id": pid, "created_at": self.now} for code, pid in zip(codes, ids, strict=True)]
+        self.session.execute(
+            insert_for(self.session, TrackedLink).on_conflict_do_nothing(index_elements=["code"]), links
+        )
+        # Count what went in: the links of these events' posts from the first new id on (all new ones).
+        events = sorted({row["event_id"] for row in inserts})
+        stored = 0
+        for part in _chunks(events):
+            stored += self.session.execute(
+                sa_select(func.count())
+                .select_from(TrackedLink)
+                .join(Post, col(Post.id) == col(TrackedLink.post_id))
+                .where(col(Post.event_id).in_(part), col(Post.id) >= min(ids))
+            ).scalar_one()
+        if stored >= len(ids):
+            return
+        have: set[int] = set()
+        for part in _chunks(ids):
+            have.update(self.session.exec(select(TrackedLink.post_id).where(col(TrackedLink.post_id).in_(part))))
+        for pid, code in zip(ids, codes, strict=True):
+            if pid not in have:
+                post = self.session.get(Post, pid)
+                assert post is not None
+                add_link(self.session, post, code, self.now)  # mints another code and fixes the post's text
+
     def _write(self, inserts: list[dict[str, Any]], codes: list[str], updates: list[dict[str, Any]]) -> None:
         table = Post.__table__  # type: ignore[attr-defined]
         if inserts:
@@ -617,10 +646,7 @@ class _Batch:
             for row, pid in zip(inserts, ids, strict=True):
                 row["id"] = pid
             self.session.execute(insert(table), inserts)
-            links = [
-                {"code": code, "post_id": pid, "created_at": self.now} for code, pid in zip(codes, ids, strict=True)
-            ]
-            self.session.execute(insert(TrackedLink.__table__), links)  # type: ignore[attr-defined]
+            self._insert_links(inserts, ids, codes)
         if updates:
             columns = [k for k in updates[0] if not k.startswith("b_")]
             change = (

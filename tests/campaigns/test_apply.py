@@ -452,3 +452,29 @@ def test_one_events_bad_data_does_not_stop_the_others(world: World) -> None:
             for e, c in s.exec(select(Event, Campaign).join(Campaign, col(Campaign.event_id) == col(Event.id)))
         }
     assert errors[WEBINAR["uid"]] is None and "Mars/Olympus_Mons" in (errors["other@example.org"] or "")
+
+
+def test_a_code_already_taken_is_replaced_in_the_link_and_the_text(world: World) -> None:
+    world.sync()
+    taken = sorted(world.codes().values())[0]
+    other = {
+        **WEBINAR,
+        "uid": "other@example.org",
+        "summary": "Other",
+        "start": "20261215T120000",
+        "end": "20261215T130000",
+    }
+    world.write(WEBINAR, other)
+    pool = iter([taken] + [f"Z{i:09d}" for i in range(100)])
+    original = apply_mod.CodePool
+    apply_mod.CodePool = lambda: lambda: next(pool)  # type: ignore[assignment,misc,return-value]
+    try:
+        world.sync(NOW + timedelta(minutes=5))
+    finally:
+        apply_mod.CodePool = original  # type: ignore[misc]
+    posts = world.posts("other@example.org")
+    codes = world.codes()
+    assert len(posts) == 10 and len(set(codes.values())) == len(codes) == 20
+    for post in posts.values():
+        code = codes[post.id]  # type: ignore[index]
+        assert code != taken and f"/r/{code}" in post.text and f"/r/{code}" in post.rendered_text
