@@ -31,7 +31,8 @@ from _common import ROOT, peak_rss_mb, report
 sys.path.insert(0, str(ROOT))
 
 from jinja2 import Environment
-from sqlalchemy import Column, MetaData, Table, func, insert, select
+from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from service import config as config_mod
@@ -181,11 +182,16 @@ def baseline(db: Database, cfg: config_mod.Config, templates: Templates) -> tupl
         events = session.exec(select(Event)).scalars().all()
         views = [(event_view(e), event_channels(cfg, e, "bench")) for e in events]
     tset = templates.sets["webinar"]
+    # The post table's columns and indexes (not its foreign keys: the baseline stores no campaigns).
+    post = Post.__table__  # type: ignore[attr-defined]
     table = Table(
         "bench_post_baseline",
         MetaData(),
-        *[Column(c.name, c.type, primary_key=c.primary_key) for c in Post.__table__.columns],  # type: ignore[attr-defined]
+        *[Column(c.name, c.type, primary_key=c.primary_key) for c in post.columns],
+        *[UniqueConstraint(*[c.name for c in u.columns]) for u in post.constraints if isinstance(u, UniqueConstraint)],
     )
+    for i, index in enumerate(post.indexes):
+        Index(f"ix_bench_post_baseline_{i}", *[table.c[c.name] for c in index.columns])
     table.drop(db.engine, checkfirst=True)
     table.create(db.engine)
     env = Environment(autoescape=False)
@@ -225,6 +231,14 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_planning_"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    scratch = None
+    if url.startswith("postgresql"):
+        # A database of our own on that server: the benchmark drops and creates every table.
+        scratch = f"bench_planning_{os.getpid()}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        url = make_url(url).set(database=scratch).render_as_string(hide_password=False)
     cfg = write_config(tmp, url)
     if args.no_guard:
         import service.campaigns.apply as apply_mod
@@ -271,8 +285,11 @@ def main() -> None:
     print(f"re-plan with nothing changed: {replan:.2f} s, {changed} posts changed, rows rewritten: {before != after}")
     print(f"peak memory: {peak:.0f} MB (this process: events, planning and the re-plan: {peak_rss_mb():.0f} MB)")
     db.dispose()
-    if not args.database_url:
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if scratch is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":
