@@ -99,8 +99,9 @@ def test_publish_now_moves_the_post_and_writes_its_words_for_the_new_time(rt: Ru
         moved = publish_now(s, rt.cfg, rt.templates(s), post.id, NOW)
         assert (moved.status, moved.scheduled_at, moved.due_at, moved.moved) == (PostStatus.SCHEDULED, NOW, NOW, True)
     after = factory.get(rt, post.id)
-    assert "starts in 2 hours" not in after.text and "in 12 days (5:30 PM MST)" in after.text
-    assert dispatch.publish_due(rt, lambda: NOW).published == 1
+    assert "starts in 2 hours" not in after.text and "in 12 days (5:30 PM MST" in after.text
+    assert dispatch.publish_due(rt, lambda: NOW).published >= 1
+    assert factory.get(rt, post.id).status == PostStatus.PUBLISHED
     with rt.db.session(write=True) as s, pytest.raises(StateError, match="is published"):
         publish_now(s, rt.cfg, rt.templates(s), post.id, NOW)
 

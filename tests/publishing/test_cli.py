@@ -98,5 +98,6 @@ def test_publish_now_from_the_command_line(rt: Runtime) -> None:
     res = run_cli(cfg, "posts", "publish-now", str(pid), "--now", NOW.isoformat())
     assert res.exit_code == 0 and f"post {pid} is scheduled" in res.stderr
     assert factory.get(rt, pid).scheduled_at == NOW
-    assert json.loads(run_cli(cfg, "worker", "--once", "--now", NOW.isoformat(), "--json").stdout)["published"] == 1
+    # (Planning may have other posts due then too, such as a catch-up: this one must be among them.)
+    assert json.loads(run_cli(cfg, "worker", "--once", "--now", NOW.isoformat(), "--json").stdout)["published"] >= 1
     assert factory.get(rt, pid).status == PostStatus.PUBLISHED
