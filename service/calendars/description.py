@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bs4 import BeautifulSoup
 
@@ -12,6 +12,7 @@ _LINE_RE = re.compile(r"^\s*(rsvp|hashtags|campaign|channels|image|speaker|recor
 _URL_RE = re.compile(r"""(?:https?|javascript|data|ftp|file|vbscript):[^\s<>"')\]]+""", re.I)
 _HASHTAG_RE = re.compile(r"#\w+", re.UNICODE)
 _HTML_HINT = re.compile(r"<(?:a|br|p|div|span|b|i|u|ul|ol|li|strong|em|html|body)\b[^>]*>", re.I)
+_GOOGLE_REDIRECT_HOSTS = ("www.google.com", "google.com")
 _BLOCK_TAGS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "tr", "table")
 
 
@@ -38,6 +39,9 @@ def looks_like_html(text: str) -> bool:
 def html_to_text(html: str) -> str:
     """Plain text of an HTML description: block tags and <br> become line breaks, links keep their URL."""
     soup = BeautifulSoup(html, "html.parser")
+    # Outlook's X-ALT-DESC carries a <head> with <style> and <meta>: none of it is text.
+    for tag in soup.find_all(["script", "style", "head", "title", "meta", "xml"]):
+        tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")
     for a in soup.find_all("a"):
@@ -60,15 +64,18 @@ def html_to_text(html: str) -> str:
 
 
 def safe_url(raw: str) -> str | None:
-    """The URL if it is an absolute http(s) URL with a host, else None."""
-    raw = raw.strip().strip("<>")
+    """The URL if it is an absolute http(s) URL with a host, else None (Google's redirect wrapper is undone)."""
+    raw = raw.strip().strip("<>").rstrip(".,;:!?")
     try:
         parts = urlsplit(raw)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
     except ValueError:
         return None
-    if parts.scheme.lower() in ("http", "https") and parts.hostname:
-        return raw
-    return None
+    if parts.hostname in _GOOGLE_REDIRECT_HOSTS and parts.path == "/url":
+        target = parse_qs(parts.query).get("q", [""])[0]
+        return safe_url(target) or raw
+    return raw
 
 
 def parse_description(description: str, url_property: str | None = None) -> EventDetails:
@@ -113,9 +120,15 @@ def parse_description(description: str, url_property: str | None = None) -> Even
 
 
 def _link(raw: str, what: str, warnings: list[str]) -> str | None:
-    url = safe_url(raw.split()[0] if raw.split() else "")
-    if url is None and raw.strip():
-        scheme = raw.strip().split(":", 1)[0].lower() if ":" in raw else ""
-        shown = f"{scheme}: link" if scheme else "link"
+    """The first link in a `Key:` value ("Register<https://…>", "https://… (free)"); a refused scheme is noted."""
+    value = raw.strip()
+    if not value:
+        return None
+    m = _URL_RE.search(value)
+    candidate = m.group(0) if m else value.split()[0]
+    url = safe_url(candidate)
+    if url is None:
+        scheme = candidate.split(":", 1)[0].lower() if ":" in candidate else ""
+        shown = f"{scheme}: link" if scheme and scheme.isalpha() else "link"
         warnings.append(f"{what} {shown} refused: only http(s) links are accepted")
     return url

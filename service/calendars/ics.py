@@ -124,7 +124,8 @@ class IcsParser:
         progress.stage(f"{self.source_name}: parsing")
         calendar = self._calendar(data, out)
         cal_zone = self._calendar_zone(calendar, out)
-        unknown = _unknown_tzids(calendar)
+        unknown = _unknown_tzids(calendar, cal_zone)
+        damaged = _damaged(calendar)
         vtimezones = {str(v.get("TZID", "")): v for v in calendar.walk("VTIMEZONE")}
         try:
             calendar = x_wr_timezone.to_standard(calendar)
@@ -150,7 +151,8 @@ class IcsParser:
                     if str(component.get("CLASS", "")).upper() in _PRIVATE:
                         private.append(uid)
                         continue
-                    out.events.append(self._event(component, is_series, cal_zone, resolver, unknown.get(uid)))
+                    notes = [*unknown.get(uid, ()), *damaged.get(uid, ())]
+                    out.events.append(self._event(component, is_series, cal_zone, resolver, notes))
                 except _EVENT_ERRORS as exc:
                     out.errors.append((clip_uid(uid) or "(no UID)", f"skipped: {_why(exc)}"))
             progress.advance()
@@ -224,9 +226,9 @@ class IcsParser:
         return found
 
     def _event(
-        self, c: Any, is_series: bool, cal_zone: str, resolver: zones.ZoneResolver, unknown_tzid: str | None
+        self, c: Any, is_series: bool, cal_zone: str, resolver: zones.ZoneResolver, known_notes: list[str]
     ) -> EventData:
-        notes: list[str] = []
+        notes: list[str] = list(known_notes)
         uid = clean_line(str(c.get("UID", "") or ""))
         if not uid:
             seed = f"{c.get('SUMMARY', '')}|{c['DTSTART'].to_ical().decode()}"
@@ -249,8 +251,6 @@ class IcsParser:
             else:
                 end = zones.all_day_end(end_raw, zone)
             end = max(end, start)
-        if unknown_tzid:
-            notes.append(f"unknown time zone {unknown_tzid[:60]!r}: read in {cal_zone}")
         rid = ""
         if is_series:
             prop = c.get("RECURRENCE-ID")
@@ -294,21 +294,24 @@ def _moved_out(series: Any, found: list[Any], start: datetime, end: datetime) ->
     if not series.recurrence_id_to_modification:
         return []
     lo, hi = start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None)
-    seen = {o.recurrence_ids[0] for o in found if o.recurrence_ids}
+    seen: set[Any] = set()
+    for occurrence in found:
+        seen.update(occurrence.recurrence_ids)
     extra = []
-    for rid, adapter in series.recurrence_id_to_modification.items():
-        if rid in seen or not isinstance(rid, datetime) or not lo <= rid < hi:
+    for adapter in series.modifications:
+        ids = adapter.recurrence_ids  # (UTC without tzinfo, local wall time)
+        if not ids or seen & set(ids) or not isinstance(ids[0], datetime) or not lo <= ids[0] < hi:
             continue
-        if rid in series.recurrence.check_exdates_datetime:
+        if series.recurrence.check_exdates_datetime & set(ids):
             continue
-        seen.update(adapter.recurrence_ids)
+        seen.update(ids)
         extra.append(series.occurrence(adapter))
     return extra
 
 
-def _unknown_tzids(calendar: Any) -> dict[str, str]:
-    """UID -> a TZID nobody could resolve (the time came back floating): the event gets a warning."""
-    found: dict[str, str] = {}
+def _unknown_tzids(calendar: Any, cal_zone: str) -> dict[str, list[str]]:
+    """UID -> a note about a TZID nobody could resolve (the time came back floating and is read in the calendar's zone)."""
+    found: dict[str, list[str]] = {}
     for component in calendar.walk("VEVENT"):
         prop = component.get("DTSTART")
         tzid = prop.params.get("TZID") if prop is not None and hasattr(prop, "params") else None
@@ -319,7 +322,20 @@ def _unknown_tzids(calendar: Any) -> dict[str, str]:
         except Exception:  # noqa: S112  (a broken DTSTART is reported when the event is read)
             continue
         if isinstance(value, datetime) and value.tzinfo is None:
-            found[str(component.get("UID", ""))] = str(tzid)
+            found[str(component.get("UID", ""))] = [f"unknown time zone {str(tzid)[:60]!r}: read in {cal_zone}"]
+    return found
+
+
+def _damaged(calendar: Any) -> dict[str, list[str]]:
+    """UID -> notes about lines icalendar could not read inside the event (it keeps the rest of the event)."""
+    found: dict[str, list[str]] = {}
+    for component in calendar.walk("VEVENT"):
+        for prop, message in getattr(component, "errors", None) or []:
+            if prop in ("DTSTART", "RRULE", "RDATE", "EXDATE", "DTEND", "DURATION", "RECURRENCE-ID"):
+                continue  # these make the event unreadable: reported as a skipped event instead
+            what = f"{prop} " if prop else "a line "
+            text = str(message).splitlines()[0][:120]
+            found.setdefault(str(component.get("UID", "")), []).append(f"{what}could not be read: {text}")
     return found
 
 

@@ -5,6 +5,7 @@ time means its first occurrence)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
@@ -140,7 +141,7 @@ class ZoneResolver:
         # its own rules decide the instant; the display zone is one whose offsets match it.
         key = (tz, naive.year, cal_zone)
         if key not in self._matched:
-            self._matched[key] = matching_zone(tz, naive.year, cal_zone)
+            self._matched[key] = matching_zone(tz, naive.year, cal_zone, tzid or "")
         shown = self._matched[key]
         note = None
         if shown is None:
@@ -149,26 +150,70 @@ class ZoneResolver:
         return rfc_instant(naive, tz), shown, note
 
 
+# When several zones fit a custom VTIMEZONE equally, the widely used one is the better guess to show people.
+_COMMON = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Toronto",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Athens",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+_WORD = re.compile(r"[a-z]+")
+
+
 @cache
-def _candidates(preferred: str) -> tuple[str, ...]:
-    # The preferred zone, then CLDR's representative zone of every Windows zone, then all others.
-    primary = sorted(set(WINDOWS_TO_OLSON.values()) & available())
-    rest = sorted(available() - set(primary))
-    return (preferred, *[z for z in primary if z != preferred], *[z for z in rest if z != preferred])
+def _candidates(preferred: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The zones worth offering for a custom VTIMEZONE, each with the words that describe it.
+
+    CLDR's representative zone of every Windows zone, described by its Windows name and its city, so that
+    "(UTC-05:00) Eastern Time (US & Canada)" finds "Eastern Standard Time" and "... Berlin, Rome ..." Berlin.
+    """
+    words: dict[str, set[str]] = {}
+    for windows, olson in WINDOWS_TO_OLSON.items():
+        if olson in available():
+            words.setdefault(olson, set()).update(_WORD.findall(windows.lower()))
+    for name in words:
+        words[name].update(_WORD.findall(name.rsplit("/", 1)[-1].lower().replace("_", " ")))
+    order = [preferred, *[z for z in _COMMON if z != preferred], *sorted(set(words) - {preferred, *_COMMON})]
+    return tuple((z, frozenset(words.get(z, ()))) for z in order if z in available())
 
 
-def matching_zone(tz: tzinfo, year: int, preferred: str) -> str | None:
-    """An IANA zone with the same UTC offsets as `tz` through `year` (twice a month), preferring `preferred`."""
+_NOISE = frozenset({"standard", "time", "utc", "gmt", "daylight", "zone", "summer", "winter", "us"})
+
+
+def matching_zone(tz: tzinfo, year: int, preferred: str, tzid: str = "") -> str | None:
+    """An IANA zone with the same UTC offsets as `tz` through `year` (twice a month).
+
+    Among several, the one whose name shares words with the TZID wins; then `preferred`; then widely used ones.
+    """
     samples = [datetime(year, month, day, 12) for month in range(1, 13) for day in (1, 15)]
     try:
         wanted = [rfc_instant(s, tz) for s in samples]
     except (ValueError, OverflowError):
         return None
-    for name in _candidates(preferred):
+    hints = frozenset(_WORD.findall(tzid.lower())) - _NOISE
+    best: tuple[int, int, str] | None = None
+    for rank, (name, words) in enumerate(_candidates(preferred)):
         z = zone(name)
-        if all(s.replace(tzinfo=z).astimezone(UTC) == w for s, w in zip(samples, wanted, strict=True)):
-            return name
-    return None
+        if not all(s.replace(tzinfo=z).astimezone(UTC) == w for s, w in zip(samples, wanted, strict=True)):
+            continue
+        score = len(hints & words)
+        if best is None or (-score, rank) < (-best[0], best[1]):
+            best = (score, rank, name)
+    return best[2] if best else None
 
 
 def all_day_start(day: date, hour: Any, zone_name: str) -> datetime:
