@@ -310,7 +310,7 @@ def _moved_out(series: Any, found: list[Any], start: datetime, end: datetime) ->
 
 
 def _unknown_tzids(calendar: Any, cal_zone: str) -> dict[str, list[str]]:
-    """UID -> a note about a TZID nobody could resolve (the time came back floating and is read in the calendar's zone)."""
+    """UID -> a note about a TZID nobody could resolve (its time came back floating: read in the calendar zone)."""
     found: dict[str, list[str]] = {}
     for component in calendar.walk("VEVENT"):
         prop = component.get("DTSTART")
