@@ -47,6 +47,7 @@ class CalendarConfig:
     max_redirects: int = 5
     # Google: another endpoint (tests, proxies) and the user a service account acts for (domain-wide delegation).
     api_base: str | None = None
+    token_uri: str | None = None
     subject: str | None = None
 
     @property
@@ -410,9 +411,12 @@ class _Reader:
         max_redirects = self.take(t, "max_redirects", prefix, int, d.max_redirects)
         if not 0 <= max_redirects <= 20:
             raise self.fail(f"{prefix}max_redirects", f"must be between 0 and 20, got {max_redirects}")
-        api_base = self.take(t, "api_base", prefix, str, None)
-        if api_base and not api_base.lower().startswith(("http://", "https://")):
-            raise self.fail(f"{prefix}api_base", f"must start with http:// or https://, got {api_base!r}")
+        endpoints = {}
+        for key in ("api_base", "token_uri"):
+            value = self.take(t, key, prefix, str, None)
+            if value and not value.lower().startswith(("http://", "https://")):
+                raise self.fail(f"{prefix}{key}", f"must start with http:// or https://, got {value!r}")
+            endpoints[key] = value
         subject = self.take(t, "subject", prefix, str, None)
         # A typo (`sync_interval_minute`) must not pass silently.
         self.no_leftovers(t, prefix)
@@ -430,7 +434,8 @@ class _Reader:
             read_timeout=numbers["read_timeout"],
             max_size_mb=numbers["max_size_mb"],
             max_redirects=max_redirects,
-            api_base=api_base,
+            api_base=endpoints["api_base"],
+            token_uri=endpoints["token_uri"],
             subject=subject,
         )
 

@@ -60,6 +60,7 @@ class Runtime:
                 api_base=cal.api_base,
                 timeout=cal.read_timeout,
                 subject=cal.subject,
+                token_uri=cal.token_uri,
             )
         parser = IcsParser(cal.name, zone, hour)
         assert cal.ics is not None

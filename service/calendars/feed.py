@@ -8,6 +8,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from ..errors import FetchError
 from .base import NULL_PROGRESS, FetchResult, Progress, SourceState
@@ -129,15 +130,16 @@ class IcsUrlSource:
 
     def _read(self, resp: requests.Response, url: str) -> bytes:
         limit = self.limits.max_bytes
-        too_big = f"{self.name}: {shown(url)} is larger than the limit of {limit / (1024 * 1024):g} MB"
+        too_big = f"{self.name}: {shown(url)} is larger than the limit of {_size(limit)}"
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(too_big)
         deadline = time.monotonic() + self.limits.total_timeout
         buf = bytearray()
         try:
-            # iter_content undoes gzip: the limit counts what we would parse, so a compressed bomb stops too.
-            for chunk in resp.iter_content(_CHUNK):
+            # read1 returns what has arrived (a server dripping bytes cannot hold us past the deadline), and
+            # undoes gzip: the limit counts what we would parse, so a compressed bomb stops too.
+            while chunk := resp.raw.read1(_CHUNK, decode_content=True):
                 buf.extend(chunk)
                 if len(buf) > limit:
                     raise FetchError(too_big)
@@ -145,13 +147,17 @@ class IcsUrlSource:
                     raise FetchError(
                         f"{self.name}: {shown(url)} took longer than {self.limits.total_timeout:g} s to download"
                     )
-        except requests.RequestException as exc:
-            # requests reports a read timeout inside the body as a ConnectionError wrapping urllib3's.
-            if isinstance(exc, requests.exceptions.Timeout) or "timed out" in str(exc).lower():
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if "timed out" in str(exc).lower() or isinstance(exc, TimeoutError):
                 reason = f"stopped sending (no data for {self.limits.read_timeout:g} s)"
                 raise FetchError(f"{self.name}: {shown(url)} {reason}") from None
             raise FetchError(f"{self.name}: the download from {shown(url)} broke off: {type(exc).__name__}") from None
         return bytes(buf)
+
+
+def _size(limit: int) -> str:
+    mb = limit / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{limit / 1024:g} KB"
 
 
 def _status(resp: requests.Response) -> str:

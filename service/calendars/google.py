@@ -36,8 +36,11 @@ class _Gone(Exception):
     """The sync token expired (HTTP 410): a full sync is needed."""
 
 
-def load_credentials(name: str, ref: str, subject: str | None = None) -> Any:
-    """Credentials from a service-account JSON or an authorized-user token file (a path, or the JSON itself)."""
+def load_credentials(name: str, ref: str, subject: str | None = None, token_uri: str | None = None) -> Any:
+    """Credentials from a service-account JSON or an authorized-user token file (a path, or the JSON itself).
+
+    `token_uri` replaces Google's token endpoint (a proxy, or a test's fake server).
+    """
     try:
         text = ref if ref.lstrip().startswith("{") else Path(ref).read_text(encoding="utf-8")
     except OSError as exc:
@@ -48,11 +51,14 @@ def load_credentials(name: str, ref: str, subject: str | None = None) -> Any:
         raise FetchError(f"{name}: the credentials are not valid JSON") from None
     kind = info.get("type") if isinstance(info, dict) else None
     try:
+        creds: Any = None
         if kind == "service_account":
             creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
-            return creds.with_subject(subject) if subject else creds
-        if kind == "authorized_user" or (isinstance(info, dict) and "refresh_token" in info):
-            return user_credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)
+            creds = creds.with_subject(subject) if subject else creds
+        elif kind == "authorized_user" or (isinstance(info, dict) and "refresh_token" in info):
+            creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=SCOPES)
+        if creds is not None:
+            return creds.with_token_uri(token_uri) if token_uri else creds
     except (ValueError, KeyError) as exc:
         raise FetchError(f"{name}: the {kind or 'token'} credentials are incomplete: {exc}") from None
     raise FetchError(
@@ -86,6 +92,7 @@ class GoogleCalendarSource:
         timeout: float = 30.0,
         subject: str | None = None,
         retries: int = 1,
+        token_uri: str | None = None,
     ):
         self.name = name
         self.calendar_id = calendar_id
@@ -96,10 +103,11 @@ class GoogleCalendarSource:
         self.timeout = timeout
         self.subject = subject
         self.retries = retries
+        self.token_uri = token_uri
 
     def client(self) -> Any:
         """A new calendar v3 client (static discovery document, our timeout, the configured endpoint)."""
-        creds = load_credentials(self.name, self.credentials, self.subject)
+        creds = load_credentials(self.name, self.credentials, self.subject, self.token_uri)
         http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=self.timeout))
         options = {"api_endpoint": api_endpoint(self.api_base)} if self.api_base else None
         return build("calendar", "v3", http=http, static_discovery=True, cache_discovery=False, client_options=options)
@@ -109,16 +117,19 @@ class GoogleCalendarSource:
     ) -> FetchResult:
         """Incremental when a sync token is stored (410: full sync instead); else a full sync of the window."""
         service = self.client()
-        if state.sync_token:
-            try:
-                return self._list(service, {"syncToken": state.sync_token}, complete=False, progress=progress)
-            except _Gone:
-                pass  # the token expired: a full sync, whose complete result removes what vanished
-        window = {"timeMin": _rfc3339(window_start), "timeMax": _rfc3339(window_end)}
         try:
-            return self._list(service, window, complete=True, progress=progress)
-        except _Gone:
-            raise FetchError(f"{self.name}: Google Calendar answered 410 Gone to a full sync") from None
+            if state.sync_token:
+                try:
+                    return self._list(service, {"syncToken": state.sync_token}, complete=False, progress=progress)
+                except _Gone:
+                    pass  # the token expired: a full sync, whose complete result removes what vanished
+            window = {"timeMin": _rfc3339(window_start), "timeMax": _rfc3339(window_end)}
+            try:
+                return self._list(service, window, complete=True, progress=progress)
+            except _Gone:
+                raise FetchError(f"{self.name}: Google Calendar answered 410 Gone to a full sync") from None
+        finally:
+            service.close()  # the job's own connections: nothing is left open for another thread to reuse
 
     def _list(self, service: Any, extra: dict[str, str], complete: bool, progress: Progress) -> FetchResult:
         progress.stage(f"{self.name}: reading Google Calendar")
@@ -256,5 +267,7 @@ def _original_key(original: Any) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    # google-auth's errors carry (message, response body) in args: the message is what people need.
+    first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    text = first.strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
