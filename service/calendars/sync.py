@@ -241,8 +241,13 @@ class _Applier:
             for i, u, r, h, rm, st, s in stored
         }
         seen = self._upsert(result.events, known, result.complete)
-        seen |= self._cancel(result.cancelled, known)
-        suspect = self._remove(result, known, seen, force)
+        seen |= set(result.cancelled)
+        verdict = self._judge(result, known, seen, force)
+        suspect = verdict is None
+        if verdict is not None:
+            gone, cancelled = verdict
+            self._cancel(cancelled)
+            self._remove(gone)
         self.session.flush()
         self._plan(self.changed + self._unplanned())
         if suspect:
@@ -310,38 +315,30 @@ class _Applier:
         self.changed.extend(new_rows)
         return seen
 
-    def _cancel(self, keys: Iterable[tuple[str, str]], known: dict[tuple[str, str], _Known]) -> set:
-        """Instances the source says are cancelled without sending their details (Google)."""
-        keys = set(keys)
-        ids = {known[k].id: k for k in keys if k in known and not known[k].cancelled and not known[k].removed}
-        for event in self._load(ids):
-            event.status = EventStatus.CANCELLED
-            event.updated_at = self.now
-            event.content_hash = ""  # the next full listing rewrites it from the source
-            self.report.note("cancelled", event)
-            self.changed.append(event)
-        return keys
-
-    def _remove(
+    def _judge(
         self, result: FetchResult, known: dict[tuple[str, str], _Known], seen: set, force: bool
-    ) -> bool:  # fmt: skip
-        """Mark vanished (complete result) or deleted (incremental) instances removed; False if held as suspect."""
+    ) -> tuple[list[_Known], list[_Known]] | None:
+        """What the result removes and cancels without listing it; None when that is suspect and held back.
+
+        A complete result removes what it no longer lists (judged only inside the window, away from its edges);
+        an incremental one removes what it deletes and cancels what it reports cancelled (Google).
+        """
         failed = {uid for uid, _ in result.errors}  # a series we could not read this time is not gone
         lo, hi = self.start + EDGE, self.end - EDGE
-        judged = [k for k in known.values() if not k.removed and lo <= k.start_at < hi and k.uid not in failed]
+        live = [k for k in known.values() if not k.removed]
+        judged = [k for k in live if lo <= k.start_at < hi and k.uid not in failed]
+        cancelled = [k for k in live if (k.uid, k.recurrence_id) in set(result.cancelled) and not k.cancelled]
         if result.complete:
             gone = [k for k in judged if (k.uid, k.recurrence_id) not in seen]
         else:
             deleted = set(result.deleted)
             whole = {uid for uid, rid in deleted if rid == ""}
-            gone = [
-                k for k in known.values() if not k.removed and ((k.uid, k.recurrence_id) in deleted or k.uid in whole)
-            ]
-        if not gone:
+            gone = [k for k in live if (k.uid, k.recurrence_id) in deleted or k.uid in whole]
+        if not gone and not cancelled:
             self.row.suspect_hash = None
-            return False
-        in_judged = sum(1 for k in gone if lo <= k.start_at < hi)
-        if not force and len(judged) >= 2 and len(judged) - in_judged < len(judged) / 2:
+            return gone, cancelled
+        lost = {k.id for k in (*gone, *cancelled) if lo <= k.start_at < hi}
+        if not force and len(judged) >= 2 and len(judged) - len(lost) < len(judged) / 2:
             digest = _result_digest(seen, result.deleted)
             if self.row.suspect_hash != digest:
                 self.row.suspect_hash = digest
@@ -349,19 +346,31 @@ class _Applier:
                 self.report.errors.append(
                     {
                         "uid": "",
-                        "message": f"{self.name}: the calendar suddenly lacks {len(gone)} of {len(judged)} upcoming "
-                        "events; nothing was removed (the same result on the next sync, or "
+                        "message": f"{self.name}: the calendar suddenly lacks {len(lost)} of {len(judged)} upcoming "
+                        "events; nothing was removed or cancelled (the same result on the next sync, or "
                         "`eventpromo sync --force`, applies it)",
                     }
                 )
-                return True
+                return None
         self.row.suspect_hash = None
-        for event in self._load({k.id: k for k in gone}):
+        return gone, cancelled
+
+    def _cancel(self, instances: list[_Known]) -> None:
+        """Instances the source says are cancelled without sending their details (Google)."""
+        for event in self._load(k.id for k in instances):
+            event.status = EventStatus.CANCELLED
+            event.updated_at = self.now
+            event.content_hash = ""  # the next full listing rewrites it from the source
+            self.report.note("cancelled", event)
+            self.changed.append(event)
+
+    def _remove(self, instances: list[_Known]) -> None:
+        """Mark instances removed from their calendar (their open posts are cancelled by planning)."""
+        for event in self._load(k.id for k in instances):
             event.removed_at = self.now
             event.updated_at = self.now
             self.report.note("removed", event)
             self.changed.append(event)
-        return False
 
     def _load(self, ids: Iterable[int]) -> list[Event]:
         """Full rows for these ids, a chunk per query (no query per event)."""
