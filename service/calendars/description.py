@@ -98,6 +98,8 @@ def parse_description(description: str, url_property: str | None = None) -> Even
         details.rsvp_url = _link(url_property, "URL", details.warnings)
     if not details.rsvp_url:
         for candidate in _URL_RE.findall(text):
+            if any(candidate.rstrip(".,;:!?") in (values.get(k) or "") for k in ("rsvp", "image", "recording")):
+                continue  # refused (and said so) already as that line's link
             found = _link(candidate, "link in description", details.warnings)
             if found:
                 details.rsvp_url = found

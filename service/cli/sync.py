@@ -25,9 +25,10 @@ def register(cli: click.Group) -> None:
 class TerminalProgress:
     """A tqdm bar per stage of each source, on stderr; small feeds finish before it would appear (delay)."""
 
-    def __init__(self, stream: IO[str] | None = None, delay: float = 0.5):
+    def __init__(self, stream: IO[str] | None = None, delay: float = 0.5, mininterval: float = 0.2):
         self.stream = stream or sys.stderr
         self.delay = delay
+        self.mininterval = mininterval
         self.bar: Any = None
 
     def stage(self, label: str, total: int | None = None) -> None:
@@ -38,6 +39,7 @@ class TerminalProgress:
             desc=label,
             file=self.stream,
             delay=self.delay,
+            mininterval=self.mininterval,
             leave=False,
             dynamic_ncols=True,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
