@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 _LINE_RE = re.compile(r"^\s*(rsvp|hashtags|campaign|channels|image|speaker|recording)\s*:\s*(.*?)\s*$", re.I)
 _URL_RE = re.compile(r"""(?:https?|javascript|data|ftp|file|vbscript):[^\s<>"')\]]+""", re.I)
 _HASHTAG_RE = re.compile(r"#\w+", re.UNICODE)
 _HTML_HINT = re.compile(r"<(?:a|br|p|div|span|b|i|u|ul|ol|li|strong|em|html|body)\b[^>]*>", re.I)
 _GOOGLE_REDIRECT_HOSTS = ("www.google.com", "google.com")
-_BLOCK_TAGS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "tr", "table")
+_BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote"})
+_HIDDEN_TAGS = frozenset({"script", "style", "head", "title", "meta", "xml", "template"})
 
 
 @dataclass
@@ -39,28 +41,45 @@ def looks_like_html(text: str) -> bool:
 def html_to_text(html: str) -> str:
     """Plain text of an HTML description: block tags and <br> become line breaks, links keep their URL."""
     soup = BeautifulSoup(html, "html.parser")
-    # Outlook's X-ALT-DESC carries a <head> with <style> and <meta>: none of it is text.
-    for tag in soup.find_all(["script", "style", "head", "title", "meta", "xml"]):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for a in soup.find_all("a"):
-        href = str(a.get("href") or "").strip()
-        label = a.get_text().strip()
-        if href and href != label and href not in label:
-            a.replace_with(f"{label} ({href})" if label else href)
-        else:
-            a.replace_with(label or href)
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_after("\n")
-    text = soup.get_text()
-    lines = [line.strip() for line in text.replace("\xa0", " ").splitlines()]
+    pieces: list[str] = []
+    _text_of(soup, pieces)
+    lines = [line.strip() for line in "".join(pieces).replace("\xa0", " ").splitlines()]
     # Collapse runs of blank lines left by nested blocks.
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+
+
+def _text_of(node: Tag, pieces: list[str]) -> None:
+    """One walk over the tree (no copies, no edits): text, links with their URL, breaks for blocks."""
+    for child in node.children:
+        if isinstance(child, NavigableString):
+            if type(child) is NavigableString:  # not a comment, doctype or CDATA
+                pieces.append(str(child))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        name = child.name.lower()
+        if name in _HIDDEN_TAGS:  # Outlook's X-ALT-DESC carries a <head> with <style> and <meta>
+            continue
+        if name == "br":
+            pieces.append("\n")
+        elif name == "a":
+            href = str(child.get("href") or "").strip()
+            label = child.get_text().strip()
+            if href and href != label and href not in label:
+                pieces.append(f"{label} ({href})" if label else href)
+            else:
+                pieces.append(label or href)
+        else:
+            block = name in _BLOCK_TAGS
+            if block:
+                pieces.append("\n")
+            _text_of(child, pieces)
+            if block:
+                pieces.append("\n")
 
 
 def safe_url(raw: str) -> str | None:
@@ -80,6 +99,15 @@ def safe_url(raw: str) -> str | None:
 
 def parse_description(description: str, url_property: str | None = None) -> EventDetails:
     """Read the `Key: value` lines; RSVP falls back to the URL property, then the first http(s) link."""
+    # The instances of a series share their description: read each distinct one once. Callers get a copy.
+    found = _parse_cached(description, url_property)
+    return replace(
+        found, channels=list(found.channels) if found.channels is not None else None, warnings=list(found.warnings)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(description: str, url_property: str | None) -> EventDetails:
     text = html_to_text(description) if looks_like_html(description) else description.replace("\r\n", "\n")
     details = EventDetails()
     kept: list[str] = []

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -71,14 +72,15 @@ class SyncReport:
         """The JSON form printed by `eventpromo sync --json`."""
         return asdict(self)
 
-    def note(self, change: str, event: Event, fields: Sequence[str] = ()) -> None:
-        """Count one change and remember what it was."""
+    def note(self, change: str, event: Event | dict[str, Any], fields: Sequence[str] = ()) -> None:
+        """Count one change and remember what it was (of a row, or of the values of a row about to be inserted)."""
+        values = event if isinstance(event, dict) else {k: getattr(event, k) for k in ("uid", "recurrence_id", "title")}
         setattr(self, change, getattr(self, change) + 1)
         self.changes.append(
             {
-                "uid": event.uid,
-                "recurrence_id": event.recurrence_id or None,
-                "title": event.title,
+                "uid": values["uid"],
+                "recurrence_id": values["recurrence_id"] or None,
+                "title": values["title"],
                 "change": change,
                 "fields": list(fields),
             }
@@ -300,19 +302,21 @@ class _Applier:
             self.progress.advance()
         new_rows = []
         for data, digest in fresh:
-            assert self.row.id is not None
-            event = Event(
-                source_id=self.row.id,
-                uid=data.uid,
-                recurrence_id=data.recurrence_id,
-                first_seen_at=self.now,
+            values = {
+                "source_id": self.row.id,
+                "uid": data.uid,
+                "recurrence_id": data.recurrence_id,
+                "first_seen_at": self.now,
                 **_values(data, digest, self.now),
-            )
-            new_rows.append(event)
-            self.report.note("cancelled" if data.status == EventStatus.CANCELLED else "added", event)
-        self.session.add_all(new_rows)
+            }
+            new_rows.append(values)
+            self.report.note("cancelled" if data.status == EventStatus.CANCELLED else "added", values)
+        if new_rows:
+            # One multi-row INSERT (no ORM object built per event); the rows come back for planning in chunks.
+            stmt = insert(Event).returning(col(Event.id), sort_by_parameter_order=True)
+            ids = [i for (i,) in self.session.exec(stmt, params=new_rows)]
+            self.changed.extend(self._load(ids))
         self.progress.advance(len(new_rows))
-        self.changed.extend(new_rows)
         return seen
 
     def _judge(
