@@ -20,10 +20,14 @@ UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu
 _WINDOWS_LOWER = {k.lower(): v for k, v in WINDOWS_TO_OLSON.items()}
 
 
+# Files in the zone folders that are no place's time: the host's own setting, tzdata's placeholder.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @cache
 def available() -> frozenset[str]:
     """Every IANA zone name tzdata knows (not files like `localtime` that happen to lie in the zone folder)."""
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
 
 
 @cache
