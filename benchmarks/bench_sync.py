@@ -36,10 +36,11 @@ def generate_ics(now: datetime = NOW, singles: int = SINGLES, series: int = SERI
     out = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//eventpromo bench//EN", "X-WR-TIMEZONE:America/Phoenix"]
     base = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for i in range(singles):
-        start = base + timedelta(days=rnd.randint(1, 115), hours=rnd.choice([9, 10, 13, 17, 18]), minutes=rnd.choice([0, 30]))
+        day, hour, minute = rnd.randint(1, 115), rnd.choice([9, 10, 13, 17, 18]), rnd.choice([0, 30])
+        start = base + timedelta(days=day, hours=hour, minutes=minute)
         zone = ZONES[i % len(ZONES)]
         if i % 4 == 0:  # Google's HTML
-            desc = f"<p>Topic {i} in plain words.</p><p>RSVP: <a href=\"https://example.org/r/{i}\">Register</a></p>"
+            desc = f'<p>Topic {i} in plain words.</p><p>RSVP: <a href="https://example.org/r/{i}">Register</a></p>'
         else:
             desc = f"Topic {i} in plain words.\\n\\nRSVP: https://example.org/register/{i}\\nHashtags: #cancer #webinar"
         out += [
@@ -193,7 +194,8 @@ def main() -> None:
     report("first sync (import + campaign planning) vs parse+expand", first, base, "<= 2x")
     report("import only (no planning) vs parse+expand", only, base, "<= 2x")
     planning = max(first - only, 0.0)
-    print(f"campaign planning (plan_event, campaigns helper): {planning:.3f} s = {planning / first:.0%} of the first sync")
+    share = planning / first if first else 0.0
+    print(f"campaign planning (plan_event, campaigns helper): {planning:.3f} s = {share:.0%} of the first sync")
     report("re-sync of the unchanged file vs first sync", resync, first, "<= 0.05x")
     report("re-sync of the unchanged file vs first import (no planning)", resync, only, "<= 0.05x")
     report("re-sync next day (file re-read, nothing written) vs first sync", next_day, first, "informational")
