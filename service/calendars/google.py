@@ -27,7 +27,7 @@ from .text import clean_line, clean_text, clip_uid
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.readonly"]
 PAGE_SIZE = 2500  # the most events.list returns per page
-MAX_PAGES = 1000
+MAX_PAGES = 100  # 250,000 events: far beyond any real calendar, short of exhausting memory
 _STATUS = {"confirmed": "confirmed", "tentative": "tentative", "cancelled": "cancelled"}
 _PRIVATE = {"private", "confidential"}
 

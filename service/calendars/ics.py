@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ PARSER_VERSION = "3"
 _STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
 _PRIVATE = {"PRIVATE", "CONFIDENTIAL"}
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.){3,})'")
+# A feed is untrusted: FREQ=SECONDLY must not fill the memory. Beyond these, a series / the calendar is refused.
+MAX_PER_SERIES = 5_000
+MAX_INSTANCES = 100_000
 # Errors a broken component raises while we read it; anything else is a bug of ours and should surface.
 _EVENT_ERRORS = (ValueError, KeyError, TypeError, AttributeError, OverflowError, IndexError)
 
@@ -138,13 +142,19 @@ class IcsParser:
         for series in series_list:
             uid = str(series.uid)
             try:
-                occurrences = list(series.between(window_start, window_end))
+                occurrences = list(islice(series.between(window_start, window_end), MAX_PER_SERIES + 1))
+                if len(occurrences) > MAX_PER_SERIES:
+                    out.errors.append((clip_uid(uid), f"skipped: more than {MAX_PER_SERIES} occurrences in the window"))
+                    progress.advance()
+                    continue
                 occurrences += _moved_out(series, occurrences, window_start, window_end)
                 is_series = _is_series(series)
             except Exception as exc:  # recurring-ical-events raises many kinds for one broken series
                 out.errors.append((clip_uid(uid), f"skipped: cannot expand its recurrences: {_why(exc)}"))
                 progress.advance()
                 continue
+            if len(out.events) + len(occurrences) > MAX_INSTANCES:
+                raise ParseError(f"{self.source_name}: more than {MAX_INSTANCES} event instances in the window")
             for occurrence in occurrences:
                 try:
                     component = occurrence.as_component(True)

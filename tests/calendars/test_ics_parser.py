@@ -298,3 +298,24 @@ def test_fingerprint_changes_with_the_settings_that_change_meaning() -> None:
     assert a == IcsParser("b", "America/Phoenix", datetime(2026, 1, 1, 9).time()).fingerprint(data)
     assert a != IcsParser("a", "Europe/Berlin", datetime(2026, 1, 1, 9).time()).fingerprint(data)
     assert a != IcsParser("a", "America/Phoenix", datetime(2026, 1, 1, 10).time()).fingerprint(data)
+
+
+def test_a_runaway_rule_is_refused_not_expanded() -> None:
+    ics = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+BEGIN:VEVENT\r
+UID:every-second@example.org\r
+DTSTART:20261201T000000Z\r
+RRULE:FREQ=SECONDLY\r
+SUMMARY:Flood\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:fine@example.org\r
+DTSTART:20261202T170000Z\r
+SUMMARY:Fine\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+    parsed = parse(ics)
+    assert [e.title for e in parsed.events] == ["Fine"]
+    assert parsed.errors == [("every-second@example.org", "skipped: more than 5000 occurrences in the window")]
