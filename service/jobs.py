@@ -73,7 +73,8 @@ def _sync_one(rt: Runtime, cal: CalendarConfig, now: datetime, force: bool, prog
         log.warning("sync failed: %s", message)
     except Exception as exc:  # a bug or an odd library error in one source must not stop the others
         log.exception("sync of %s crashed", cal.name)
-        message = f"{cal.name}: sync failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        message = f"{cal.name}: sync failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
     with rt.db.session(write=True) as session:
         sync_mod.record_failure(session, rt.cfg, cal.name, message, now)
     return sync_mod.SyncReport(source=cal.name, error=message)

@@ -34,6 +34,12 @@ _QUOTED = re.compile(r"'((?:[^'\\]|\\.){3,})'")
 # A feed is untrusted: FREQ=SECONDLY must not fill the memory. Beyond these, a series / the calendar is refused.
 MAX_PER_SERIES = 5_000
 MAX_INSTANCES = 100_000
+# dateutil walks a rule from its DTSTART: a rule needing more steps than this to cross the window is refused.
+MAX_RULE_STEPS = 200_000
+_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400}
+_PERIOD |= {"MONTHLY": 30 * 86400, "YEARLY": 365 * 86400}
+# The BY* parts that multiply a rule's occurrences when they are finer than its FREQ.
+_FINER = {"BYSECOND": 1, "BYMINUTE": 60, "BYHOUR": 3600, "BYDAY": 86400, "BYMONTHDAY": 86400, "BYYEARDAY": 86400}
 # Errors a broken component raises while we read it; anything else is a bug of ours and should surface.
 _EVENT_ERRORS = (ValueError, KeyError, TypeError, AttributeError, OverflowError, IndexError)
 
@@ -129,18 +135,24 @@ class IcsParser:
         calendar = self._calendar(data, out)
         cal_zone = self._calendar_zone(calendar, out)
         unknown = _unknown_tzids(calendar, cal_zone)
+        runaway = _runaway_rules(calendar, window_start, window_end)
         damaged = _damaged(calendar)
+        out.warnings.extend(f"{self.source_name}: {note}" for note in _reused_uids(calendar))
         vtimezones = {str(v.get("TZID", "")): v for v in calendar.walk("VTIMEZONE")}
         try:
             calendar = x_wr_timezone.to_standard(calendar)
         except Exception as exc:  # the library raises many kinds on odd input
-            raise ParseError(f"{self.source_name}: cannot apply X-WR-TIMEZONE: {type(exc).__name__}: {exc}") from None
+            raise ParseError(f"{self.source_name}: cannot apply X-WR-TIMEZONE: {_why(exc)}") from None
         resolver = zones.ZoneResolver(cal_zone, vtimezones)
         series_list = self._series(calendar, out)
         progress.stage(f"{self.source_name}: expanding", len(series_list))
         private: list[str] = []
         for series in series_list:
             uid = str(series.uid)
+            if uid in runaway:
+                out.errors.append((clip_uid(uid), f"skipped: {runaway[uid]}"))
+                progress.advance()
+                continue
             try:
                 occurrences = list(islice(series.between(window_start, window_end), MAX_PER_SERIES + 1))
                 if len(occurrences) > MAX_PER_SERIES:
@@ -177,11 +189,13 @@ class IcsParser:
         text, note = decode(data)
         if note:
             out.warnings.append(f"{self.source_name}: {note}")
-        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        number, first = next(
+            ((n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()), (0, "")
+        )
         if not first:
             raise ParseError(f"{self.source_name}: the calendar is empty (no BEGIN:VCALENDAR)")
         if first.upper() != "BEGIN:VCALENDAR":
-            raise ParseError(f"{self.source_name}: not an iCalendar file (line 1 is {first[:60]!r})")
+            raise ParseError(f"{self.source_name}: not an iCalendar file (line {number} is {first[:60]!r})")
         try:
             components = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises ValueError and, on odd input, others
@@ -189,7 +203,7 @@ class IcsParser:
         calendars = [c for c in components if c.name == "VCALENDAR"]
         if not calendars:
             raise ParseError(
-                f"{self.source_name}: the calendar is cut short: BEGIN:VCALENDAR (line 1) has no END:VCALENDAR"
+                f"{self.source_name}: the calendar is cut short: BEGIN:VCALENDAR (line {number}) has no END:VCALENDAR"
             )
         calendar = calendars[0]
         for extra in calendars[1:]:  # several VCALENDARs in one file (concatenated exports): read them all
@@ -347,6 +361,65 @@ def _damaged(calendar: Any) -> dict[str, list[str]]:
             text = str(message).splitlines()[0][:120]
             found.setdefault(str(component.get("UID", "")), []).append(f"{what}could not be read: {text}")
     return found
+
+
+def _runaway_rules(calendar: Any, start: datetime, end: datetime) -> dict[str, str]:
+    """UID -> why its RRULE is refused before anyone expands it (expansion would take minutes and gigabytes)."""
+    found: dict[str, str] = {}
+    for component in calendar.walk("VEVENT"):
+        try:
+            rules = component.get("RRULE")
+            if rules is None:
+                continue
+            first = component["DTSTART"].dt
+            begin = first if isinstance(first, datetime) else datetime.combine(first, time())
+            begin = begin.replace(tzinfo=UTC) if begin.tzinfo is None else begin
+            for rule in rules if isinstance(rules, list) else [rules]:
+                reason = _rule_cost(rule, begin, start, end)
+                if reason:
+                    found[str(component.get("UID", ""))] = reason
+        except Exception:  # noqa: S112  (a rule too broken to read is reported when the series is expanded)
+            continue
+    return found
+
+
+def _rule_cost(rule: Any, begin: datetime, start: datetime, end: datetime) -> str | None:
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    period = _PERIOD.get(freq)
+    if period is None:
+        return None
+    count = rule.get("COUNT")
+    if count and int(count[0]) <= MAX_PER_SERIES:
+        return None
+    interval = max(int((rule.get("INTERVAL") or [1])[0] or 1), 1)
+    per_step = 1
+    for part, size in _FINER.items():
+        values = rule.get(part)
+        if values and size < period:
+            per_step *= len(values) * (5 if part == "BYDAY" and period > 7 * 86400 else 1)
+    step = period * interval
+    in_window = (end - start).total_seconds() / step * per_step
+    walked = max((end - begin).total_seconds(), 0) / step
+    if in_window > MAX_PER_SERIES:
+        return f"its rule (FREQ={freq}) repeats more than {MAX_PER_SERIES} times in the window"
+    if walked > MAX_RULE_STEPS:
+        return f"its rule (FREQ={freq}) starts too long before the window to expand"
+    return None
+
+
+def _reused_uids(calendar: Any) -> list[str]:
+    """Several events (not overrides) under one UID: only one of them can be imported, so say which UID."""
+    counts: dict[str, int] = {}
+    for component in calendar.subcomponents:
+        if component.name == "VEVENT" and "RECURRENCE-ID" not in component:
+            uid = str(component.get("UID", "") or "")
+            if uid:
+                counts[uid] = counts.get(uid, 0) + 1
+    return [
+        f"UID {clip_uid(uid)[:80]!r} is used by {n} different events: only one of them (the highest SEQUENCE) is read"
+        for uid, n in counts.items()
+        if n > 1
+    ]
 
 
 def _why(exc: BaseException) -> str:

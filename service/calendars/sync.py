@@ -331,7 +331,8 @@ class _Applier:
         lo, hi = self.start + EDGE, self.end - EDGE
         live = [k for k in known.values() if not k.removed]
         judged = [k for k in live if lo <= k.start_at < hi and k.uid not in failed]
-        cancelled = [k for k in live if (k.uid, k.recurrence_id) in set(result.cancelled) and not k.cancelled]
+        reported = set(result.cancelled)
+        cancelled = [k for k in live if (k.uid, k.recurrence_id) in reported and not k.cancelled]
         if result.complete:
             gone = [k for k in judged if (k.uid, k.recurrence_id) not in seen]
         else:

@@ -318,4 +318,30 @@ END:VCALENDAR\r
 """
     parsed = parse(ics)
     assert [e.title for e in parsed.events] == ["Fine"]
-    assert parsed.errors == [("every-second@example.org", "skipped: more than 5000 occurrences in the window")]
+    assert parsed.errors == [
+        ("every-second@example.org", "skipped: its rule (FREQ=SECONDLY) repeats more than 5000 times in the window")
+    ]
+
+
+def test_a_reused_uid_is_named_in_a_warning() -> None:
+    ics = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+BEGIN:VEVENT\r
+UID:same@example.org\r
+DTSTART:20261202T170000Z\r
+SUMMARY:First\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:same@example.org\r
+DTSTART:20261203T170000Z\r
+SUMMARY:Second\r
+SEQUENCE:1\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+    parsed = parse(ics)
+    assert [e.title for e in parsed.events] == ["Second"]
+    assert parsed.warnings == [
+        "test-calendar: UID 'same@example.org' is used by 2 different events: only one of them (the highest "
+        "SEQUENCE) is read"
+    ]
