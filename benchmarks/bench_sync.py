@@ -119,8 +119,8 @@ def _phase(name: str, ics: str, config: str, now: str) -> tuple[float, float, di
     from service.runtime import Runtime
 
     rt = Runtime.from_config(config)
-    if name == "import-only":
-        sync_mod.plan_event = lambda *args, **kwargs: None  # type: ignore[assignment]
+    if name == "import-only":  # everything but the campaign stage
+        sync_mod._Applier._plan = lambda self, events: None  # type: ignore[method-assign]
     start = time.perf_counter()
     reports = jobs.sync_calendars(rt, when)
     elapsed = time.perf_counter() - start
@@ -177,12 +177,16 @@ def main() -> None:
                 db.dispose()
             return config
 
-        (folder / "import").mkdir()
         (folder / "full").mkdir()
         results = {}
         with ctx.Pool(1, maxtasksperchild=1) as pool:
-            results["baseline"] = _run(pool, "baseline", ics, ics)
-            results["import-only"] = _run(pool, "import-only", ics, database("import"))
+            # The machine is shared and noisy: baseline and import alternate, and the faster of two runs counts.
+            runs = []
+            for i in range(2):
+                (folder / f"import{i}").mkdir()
+                runs.append((_run(pool, "baseline", ics, ics), _run(pool, "import-only", ics, database(f"import{i}"))))
+            results["baseline"] = min((r[0] for r in runs), key=lambda r: r[0])
+            results["import-only"] = min((r[1] for r in runs), key=lambda r: r[0])
             full = database("full")
             results["first"] = _run(pool, "first", ics, full)
             results["resync"] = _run(pool, "resync", ics, full)

@@ -251,7 +251,8 @@ class _Applier:
             self._cancel(cancelled)
             self._remove(gone)
         self.session.flush()
-        self._plan(self.changed + self._unplanned())
+        self._plan(self.changed)
+        self._plan(self._unplanned())  # what planning has never reached (a failed earlier plan, a first run)
         if suspect:
             # Keep no validators or token: the next sync reads the same data again and can confirm it.
             row.last_success_at = self.now
