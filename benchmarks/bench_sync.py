@@ -120,7 +120,7 @@ def _phase(name: str, ics: str, config: str, now: str) -> tuple[float, float, di
 
     rt = Runtime.from_config(config)
     if name == "import-only":  # everything but the campaign stage
-        sync_mod._Applier._plan = lambda self, events: None  # type: ignore[method-assign]
+        sync_mod._Applier._plan = lambda self, events, new_ids=(): None  # type: ignore[method-assign]
     start = time.perf_counter()
     reports = jobs.sync_calendars(rt, when)
     elapsed = time.perf_counter() - start

@@ -220,6 +220,7 @@ class _Applier:
         self.start, self.end = window(cfg, now)
         self.report = SyncReport(source=name)
         self.changed: list[Event] = []
+        self.inserted: list[int] = []  # new rows, loaded chunk by chunk when they are planned
 
     def run(self, result: FetchResult, force: bool) -> SyncReport:
         report, row = self.report, self.row
@@ -251,7 +252,7 @@ class _Applier:
             self._cancel(cancelled)
             self._remove(gone)
         self.session.flush()
-        self._plan(self.changed)
+        self._plan(self.changed, self.inserted)
         self._plan(self._unplanned())  # what planning has never reached (a failed earlier plan, a first run)
         if suspect:
             # Keep no validators or token: the next sync reads the same data again and can confirm it.
@@ -316,7 +317,7 @@ class _Applier:
             # One multi-row INSERT (no ORM object built per event); the rows come back for planning in chunks.
             stmt = insert(Event).returning(col(Event.id), sort_by_parameter_order=True)
             ids = [i for (i,) in self.session.exec(stmt, params=new_rows)]
-            self.changed.extend(self._load(ids))
+            self.inserted.extend(ids)
         self.progress.advance(len(new_rows))
         return seen
 
@@ -398,13 +399,20 @@ class _Applier:
             ).all()
         )
 
-    def _plan(self, events: list[Event]) -> None:
-        """Hand every changed event to the campaign stage (it reschedules or cancels unpublished posts)."""
+    def _plan(self, events: list[Event], new_ids: Sequence[int] = ()) -> None:
+        """Hand every changed event to the campaign stage (it reschedules or cancels unpublished posts).
+
+        New rows are read back a chunk at a time: a first sync of a large calendar never holds them all at once.
+        """
         unique = list({id(e): e for e in events}.values())
-        self.progress.stage(f"{self.name}: planning campaigns", len(unique))
+        self.progress.stage(f"{self.name}: planning campaigns", len(unique) + len(new_ids))
         for event in unique:
             plan_event(self.session, self.cfg, self.templates, event, self.name, self.now)
             self.progress.advance()
+        for i in range(0, len(new_ids), _CHUNK):
+            for event in self._load(new_ids[i : i + _CHUNK]):
+                plan_event(self.session, self.cfg, self.templates, event, self.name, self.now)
+                self.progress.advance()
 
     def _succeed(self, result: FetchResult) -> None:
         row = self.row
