@@ -33,7 +33,7 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.extensions["eventpromo"] = rt
     csrf.init_app(app)
 
-    from . import auth, filters, health, pages, redirects, security
+    from . import auth, exports, filters, health, pages, redirects, security
 
     security.init_app(app)
     auth.init_app(app)
@@ -42,6 +42,8 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    redirects.init_app(app, rt)
+    app.register_blueprint(exports.bp)
     csrf.exempt(redirects.bp)
     csrf.exempt(health.bp)
 

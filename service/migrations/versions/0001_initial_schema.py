@@ -59,6 +59,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_channel_state'))
     )
+    op.create_table('click_spool',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('finished', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_click_spool'))
+    )
     op.create_table('template_override',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
@@ -248,6 +255,7 @@ def downgrade() -> None:
     op.drop_table('visitor_salt')
     op.drop_table('user')
     op.drop_table('template_override')
+    op.drop_table('click_spool')
     op.drop_table('channel_state')
     op.drop_table('calendar_source')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
