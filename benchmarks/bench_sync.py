@@ -201,7 +201,7 @@ def main() -> None:
     report("import only (no planning) vs parse+expand", only, base, "<= 2x")
     planning = max(first - only, 0.0)
     share = planning / first if first else 0.0
-    print(f"campaign planning (plan_event, campaigns helper): {planning:.3f} s = {share:.0%} of the first sync")
+    print(f"campaign planning (plan_events, campaigns helper): {planning:.3f} s = {share:.0%} of the first sync")
     report("re-sync of the unchanged file vs first sync", resync, first, "<= 0.05x")
     report("re-sync of the unchanged file vs first import (no planning)", resync, only, "<= 0.05x")
     report("re-sync next day (file re-read, nothing written) vs first sync", next_day, first, "informational")

@@ -21,9 +21,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ..campaigns.apply import Templates, plan_event
+from ..campaigns.apply import Templates, events_to_replan, plan_events
 from ..config import Config
-from ..models import CalendarSource, Campaign, Event, EventStatus
+from ..models import CalendarSource, Event, EventStatus
 from .base import NULL_PROGRESS, EventData, FetchResult, Progress, SourceState
 from .base import CalendarSource as Source
 from .description import parse_description
@@ -230,7 +230,7 @@ class _Applier:
         if result.not_modified:
             report.not_modified = True
             report.unchanged = row.event_count
-            self._plan(self._unplanned())
+            self._plan([])
             self._succeed(result)
             return report
 
@@ -253,7 +253,6 @@ class _Applier:
             self._remove(gone)
         self.session.flush()
         self._plan(self.changed, self.inserted)
-        self._plan(self._unplanned())  # what planning has never reached (a failed earlier plan, a first run)
         if suspect:
             # Keep no validators or token: the next sync reads the same data again and can confirm it.
             row.last_success_at = self.now
@@ -388,31 +387,25 @@ class _Applier:
             rows.extend(self.session.exec(select(Event).where(col(Event.id).in_(chunk)).order_by(col(Event.id))))
         return rows
 
-    def _unplanned(self) -> list[Event]:
-        """Upcoming events of this source without a campaign (first run, a failed plan, a new template set)."""
-        return list(
-            self.session.exec(
-                select(Event)
-                .outerjoin(Campaign, col(Campaign.event_id) == col(Event.id))
-                .where(Event.source_id == self.row.id, col(Campaign.id).is_(None), Event.end_at >= self.now)
-                .where(col(Event.removed_at).is_(None))
-            ).all()
-        )
-
     def _plan(self, events: list[Event], new_ids: Sequence[int] = ()) -> None:
-        """Hand every changed event to the campaign stage (it reschedules or cancels unpublished posts).
+        """Hand the changed events to the campaign stage in one batch (it reschedules or cancels unpublished posts),
+        with every event planning still has to reach (no campaign yet, a failed plan, an edited template set)."""
+        assert self.row.id is not None
+        self.session.flush()
+        replan = events_to_replan(self.session, self.templates, self.row.id, self.now)
+        have = {e.id for e in replan}
+        # New rows come back from the database: most are in `replan` already (upcoming, no campaign yet).
+        missing = [i for i in new_ids if i not in have]
+        fresh = [e for k in range(0, len(missing), _CHUNK) for e in self._load(missing[k : k + _CHUNK])]
+        todo = list({e.id: e for e in [*events, *fresh, *replan]}.values())
+        self.progress.stage(f"{self.name}: planning campaigns", len(todo))
+        done = [0]
 
-        New rows are read back a chunk at a time: a first sync of a large calendar never holds them all at once.
-        """
-        unique = list({id(e): e for e in events}.values())
-        self.progress.stage(f"{self.name}: planning campaigns", len(unique) + len(new_ids))
-        for event in unique:
-            plan_event(self.session, self.cfg, self.templates, event, self.name, self.now)
-            self.progress.advance()
-        for i in range(0, len(new_ids), _CHUNK):
-            for event in self._load(new_ids[i : i + _CHUNK]):
-                plan_event(self.session, self.cfg, self.templates, event, self.name, self.now)
-                self.progress.advance()
+        def advance(finished: int, _total: int) -> None:
+            self.progress.advance(finished - done[0])
+            done[0] = finished
+
+        plan_events(self.session, self.cfg, self.templates, todo, self.now, self.name, progress=advance)
 
     def _succeed(self, result: FetchResult) -> None:
         row = self.row

@@ -272,24 +272,24 @@ def test_an_interrupted_sync_leaves_the_database_as_it_was(
     sync(rt_file)
     before = snapshot(rt_file)
     cal_file.write_bytes(make_ics(*[vevent(f"w{i}@example.org", days(20 + i), "Moved") for i in range(10)]))
-    calls = {"n": 0}
-    real = sync_mod.plan_event
+    calls = {"planned": 0}
+    real = sync_mod.plan_events
 
-    def plan_then_fail(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 5:  # half way: events written, some posts rescheduled
-            raise failure
-        return real(*args, **kwargs)
+    def plan_then_fail(session: Any, cfg: Any, templates: Any, events: Any, now: Any, *args: Any, **kw: Any) -> Any:
+        events = list(events)
+        real(session, cfg, templates, events[: len(events) // 2], now, *args, **kw)  # half way: posts rescheduled
+        calls["planned"] = len(events) // 2
+        raise failure
 
-    monkeypatch.setattr(sync_mod, "plan_event", plan_then_fail)
+    monkeypatch.setattr(sync_mod, "plan_events", plan_then_fail)
     if isinstance(failure, KeyboardInterrupt):
         with pytest.raises(KeyboardInterrupt):
             sync(rt_file)
     else:
         assert sync(rt_file)[0].error == "events: sync failed: RuntimeError: boom"
-    assert calls["n"] == 5
+    assert calls["planned"] == 5
     assert snapshot(rt_file) == before
-    monkeypatch.setattr(sync_mod, "plan_event", real)
+    monkeypatch.setattr(sync_mod, "plan_events", real)
     assert sync(rt_file)[0].updated == 10  # nothing was remembered of the failed attempt
 
 
