@@ -107,8 +107,13 @@ def test_a_moved_event_reschedules_unpublished_posts_and_never_touches_published
         after[published.id].status == PostStatus.PUBLISHED
         and after[published.id].scheduled_at == published.scheduled_at
     )
-    moved = [p for p in posts if p.id != published.id and p.status == PostStatus.SCHEDULED]
-    assert moved and all(after[p.id].scheduled_at > p.scheduled_at for p in moved)
+    # The countdown posts move with the event (a catch-up post may give way: the campaign stage decides).
+    moved = [
+        p
+        for p in posts
+        if p.id != published.id and p.status == PostStatus.SCHEDULED and after[p.id].status == PostStatus.SCHEDULED
+    ]
+    assert len(moved) >= 3 and all(after[p.id].scheduled_at > p.scheduled_at for p in moved)
 
 
 def test_cancelled_and_removed_events_cancel_their_open_posts(rt_file: Runtime, cal_file: Path) -> None:
