@@ -1,39 +1,48 @@
-"""The coordinators' pages: upcoming events with their countdown posts."""
+"""The coordinators' overview: upcoming events (filters, pagination) and the service's status."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import timedelta
-
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import login_required
 from sqlmodel import col, select
 
-from ..models import CalendarSource, Event, Post, utcnow
-from . import current_runtime
+from ..models import WorkerHeartbeat
+from . import current_runtime, now
+from .queries import STATUS_FILTERS, events_page, health
 
 bp = Blueprint("pages", __name__)
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
 
 
 @bp.route("/")
 @login_required
 def index() -> str:
-    """Upcoming events, each with its posts in time order (two queries, whatever the counts)."""
+    """Upcoming (or past) events with post counts, clicks and warnings; six queries per page."""
     rt = current_runtime()
-    since = utcnow() - timedelta(hours=12)
+    source = request.args.get("source", "")
+    status = request.args.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    when = "past" if request.args.get("when") == "past" else "upcoming"
     with rt.db.session() as session:
-        rows = session.exec(
-            select(Event, CalendarSource.name)
-            .join(CalendarSource, col(CalendarSource.id) == col(Event.source_id))
-            .where(Event.end_at >= since, col(Event.removed_at).is_(None))
-            .order_by(col(Event.start_at))
-            .limit(200)
-        ).all()
-        ids = [e.id for e, _ in rows]
-        posts_by_event = defaultdict(list)
-        if ids:
-            for p in session.exec(
-                select(Post).where(col(Post.event_id).in_(ids)).order_by(col(Post.scheduled_at), col(Post.channel))
-            ):
-                posts_by_event[p.event_id].append(p)
-    return render_template("index.html", rows=rows, posts_by_event=posts_by_event, zone=rt.cfg.timezone)
+        page = events_page(session, now(), source, status, when, _page_arg())
+    return render_template(
+        "index.html", page=page, now=now(), zone=rt.cfg.timezone, status_filters=STATUS_FILTERS, when=when
+    )
+
+
+@bp.route("/status")
+@login_required
+def status() -> str:
+    """Each source's last sync and error, every worker's last tick, the next due post, channel states."""
+    rt = current_runtime()
+    with rt.db.session() as session:
+        hl = health(session)
+        workers = list(session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_tick_at).desc())))
+    configured = [(c.name, c.kind, c.network) for c in rt.cfg.channels]
+    return render_template(
+        "status.html", health=hl, workers=workers, now=now(), zone=rt.cfg.timezone, configured=configured
+    )
