@@ -10,9 +10,12 @@
 
   // X's weighting (twitter-text 3): these code point ranges weigh 1, every other code point 2; links 23; emoji 2.
   var X_LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
-  var URL_RE = /https?:\/\/[^\s]+/gi;
-  // Bare domains are links to X too (e.g. "example.org/register"); the common top-level domains.
-  var BARE_RE = /(^|[^\w@.\/-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|org|net|edu|gov|mil|int|info|biz|io|co|us|uk|ca|de|fr|es|it|nl|au|in|ly|me|tv|app|dev|health|care|clinic|hospital)(?::\d+)?(?:\/[^\s]*)?)(?![\w-])/gi;
+  var URL_RE = /https?:\/\/[^\s]+/gi;  // the other networks' rule (as the server's fitting.py)
+  // X's links (twitter-text): a domain whose last label is a known TLD, with or without http(s)://,
+  // not part of an e-mail address or a word; trailing punctuation is not part of the link.
+  var TLDS = new Set(window.EVENTPROMO_TLDS || []);
+  var X_URL_RE = /(^|[^A-Za-z0-9@\uff20$#\uff03])((https?:\/\/)?((?:[\p{L}\p{N}_-]+\.)+([\p{L}\p{N}-]+))(?::\d+)?(?:[/?#][^\s]*)?)/giu;
+  var PATH_END_RE = /[\p{L}\p{N}=_#\/+-]$/u;
   var EMOJI_RE = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
   var segmenter = typeof Intl !== "undefined" && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
 
@@ -28,20 +31,32 @@
     return 2;
   }
 
+  function trimUrl(url) {
+    // Drop trailing punctuation; keep a closing parenthesis that closes one opened inside the link.
+    while (url.length && !PATH_END_RE.test(url)) {
+      if (url.endsWith(")") && (url.match(/\(/g) || []).length >= (url.match(/\)/g) || []).length) { break; }
+      url = url.slice(0, -1);
+    }
+    return url;
+  }
+
   function xLinks(text) {
-    // Every link X would shorten: explicit http(s) links, then bare domains outside them.
     var spans = [];
     var m;
-    URL_RE.lastIndex = 0;
-    while ((m = URL_RE.exec(text)) !== null) { spans.push([m.index, m.index + m[0].length]); }
-    BARE_RE.lastIndex = 0;
-    while ((m = BARE_RE.exec(text)) !== null) {
+    X_URL_RE.lastIndex = 0;
+    while ((m = X_URL_RE.exec(text)) !== null) {
       var start = m.index + m[1].length;
-      var end = start + m[2].length;
-      var inside = spans.some(function (s) { return start < s[1] && end > s[0]; });
-      if (!inside) { spans.push([start, end]); }
+      var protocol = m[3];
+      var domain = m[4];
+      var tld = m[5].toLowerCase();
+      var ok = TLDS.has(tld) && (protocol || (/^[\x00-\x7f]+$/.test(domain) && !/[-_./]$/.test(m[1])));
+      if (ok) {
+        var url = trimUrl(m[2]);
+        spans.push([start, start + url.length]);
+      }
+      if (X_URL_RE.lastIndex === m.index) { X_URL_RE.lastIndex++; }
     }
-    return spans.sort(function (a, b) { return a[0] - b[0]; });
+    return spans;
   }
 
   function xLength(text) {
@@ -144,7 +159,8 @@
     }
 
     area.addEventListener("input", update);
-    update();
+    // The page arrives with the server's own count; the preview is drawn now, the count only changes on input.
+    if (preview) { renderPreview(preview, normalize(area.value)); }
   }
 
   function setup() {
