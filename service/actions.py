@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,7 @@ class Outcome:
 # --- reading rows under a lock -------------------------------------------------------------------
 
 
-def _for_update(session: Session, stmt):  # type: ignore[no-untyped-def]
+def _for_update(session: Session, stmt: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return stmt.execution_options(populate_existing=True)
@@ -77,7 +78,7 @@ def _event_and_campaign(session: Session, event_id: int, lock: bool = False) -> 
         .where(Event.id == event_id)
     )
     if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Campaign)  # type: ignore[arg-type]
+        stmt = stmt.with_for_update(of=Campaign)
     row = session.exec(stmt.execution_options(populate_existing=True)).first()
     if row is None:
         raise NotFound(f"event {event_id} does not exist or has no campaign")
@@ -185,9 +186,7 @@ def edit_text(
         raise ActionRefused(f"{_label(post)}: {problem}; nothing was saved")
     verdict = check_text(text, cfg.policy, own_hosts(cfg))
     if verdict.verdict == HOLD:
-        raise ActionRefused(
-            f"{_label(post)}: not saved, the content guard would hold it: {'; '.join(verdict.reasons)}"
-        )
+        raise ActionRefused(f"{_label(post)}: not saved, the content guard would hold it: {'; '.join(verdict.reasons)}")
     if text == post.text:
         return Outcome(f"{_label(post)}: the text is unchanged", post_id=post.id)
     before = post.text
@@ -227,7 +226,9 @@ def revert_text(session: Session, cfg: Config, post_id: int, actor: str, now: da
         post.status, post.hold_reason, post.hold_kind = PostStatus.HELD, problem, "fit"
     _audit(session, actor, "revert_text", post, event.id or 0, before=before, after=post.text)
     note = f" It is held: {problem}." if problem else ""
-    return Outcome(f"{_label(post)} uses the template's text again.{note}", "warning" if problem else "success", post.id)
+    return Outcome(
+        f"{_label(post)} uses the template's text again.{note}", "warning" if problem else "success", post.id
+    )
 
 
 def _step_of(templates: Templates, campaign: Campaign, step_key: str) -> Step | None:
@@ -280,7 +281,7 @@ def move_post(
     if not tied_to_event and not (window.window_start <= local.time() <= window.window_end):
         raise ActionRefused(
             f"{_label(post)}: {_local(when, zone)} is outside the posting window "
-            f"({clock(datetime.combine(local.date(), window.window_start))}–"
+            f"({clock(datetime.combine(local.date(), window.window_start))} to "
             f"{clock(datetime.combine(local.date(), window.window_end))} {local.tzname()})"
         )
     pre_event = step.anchor == "start" and step.offset < timedelta(0) if step else post.scheduled_at < event.start_at
@@ -453,7 +454,9 @@ def decide_outcome(session: Session, post_id: int, published: bool, actor: str, 
     late = _not_before_now(post, now)
     _audit(session, actor, "outcome_not_published", post, event.id or 0)
     when = "now" if late else f"at {_local(post.scheduled_at, zone)}"
-    return Outcome(f"Marked {_label(post)} as not published: it will be sent {when}.", post_id=post.id, wake_worker=True)
+    return Outcome(
+        f"Marked {_label(post)} as not published: it will be sent {when}.", post_id=post.id, wake_worker=True
+    )
 
 
 # --- campaign actions -----------------------------------------------------------------------------
@@ -461,7 +464,7 @@ def decide_outcome(session: Session, post_id: int, published: bool, actor: str, 
 
 def set_paused(session: Session, event_id: int, paused: bool, actor: str, now: datetime) -> Outcome:
     """Pause or resume an event's campaign; paused posts keep their state and times."""
-    event, campaign, _ = _event_and_campaign(session, event_id, lock=True)
+    _event, campaign, _ = _event_and_campaign(session, event_id, lock=True)
     if campaign.paused == paused:
         return Outcome(f"The campaign is already {'paused' if paused else 'running'}.")
     campaign.paused, campaign.updated_at = paused, now

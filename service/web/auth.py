@@ -90,7 +90,9 @@ def login() -> str | Response | tuple[str, int]:
     with rt.db.session(write=True) as session:
         if locked_out(session, keys, now):
             minutes = int(FAILURE_WINDOW.total_seconds() // 60)
-            error = f"Too many failed logins for this account or from this address. Wait {minutes} minutes and try again."
+            error = (
+                f"Too many failed logins for this account or from this address. Wait {minutes} minutes and try again."
+            )
             return render_template("login.html", error=error, email=email), 429
         user = authenticate(session, email, password)
         if user is None:

@@ -156,7 +156,9 @@ def unskip(post_id: int) -> Response:
     """Bring a skipped post back."""
     rt = current_runtime()
     return _act(
-        _post_event(rt, post_id), f"#post-{post_id}", lambda s, r: actions.unskip_post(s, r.cfg, post_id, _actor(), now())
+        _post_event(rt, post_id),
+        f"#post-{post_id}",
+        lambda s, r: actions.unskip_post(s, r.cfg, post_id, _actor(), now()),
     )
 
 

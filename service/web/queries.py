@@ -167,7 +167,9 @@ def events_page(
         c = counts.get(event.id, {})
         humans, bots = clicks.get(event.id, (0, 0))
         out.append(
-            EventRow(event, source_name, campaign, c, humans, bots, warnings(event, campaign, c, errors.get(source_name)))
+            EventRow(
+                event, source_name, campaign, c, humans, bots, warnings(event, campaign, c, errors.get(source_name))
+            )
         )
     filters = {"source": source, "status": status, "when": when}
     return EventsPage(out, total, page, pages, hl, filters)
@@ -286,11 +288,11 @@ class ClickRow:
 
 def event_click_rows(session: Session, event_id: int) -> list[ClickRow]:
     """Every click on the event's links (columns only; the charts group them in the event's zone)."""
-    rows = session.exec(
-        select(Post.step, Post.channel, Click.at, Click.is_bot, Click.is_suspect)
+    rows = session.execute(
+        sa_select(col(Post.step), col(Post.channel), col(Click.at), col(Click.is_bot), col(Click.is_suspect))
         .join(TrackedLink, col(TrackedLink.post_id) == col(Post.id))
         .join(Click, col(Click.link_id) == col(TrackedLink.id))
-        .where(Post.event_id == event_id)
+        .where(col(Post.event_id) == event_id)
         .order_by(col(Click.at))
     ).all()
     return [ClickRow(*r) for r in rows]

@@ -87,9 +87,7 @@ def index() -> str:
             ).all()
         )
     names = sorted({*templates.sets, *templates.broken})
-    return render_template(
-        "templates_index.html", names=names, templates=templates, overrides=overrides, usage=usage
-    )
+    return render_template("templates_index.html", names=names, templates=templates, overrides=overrides, usage=usage)
 
 
 def _upcoming(session: Session, name: str, limit: int = 200) -> list[tuple[Event, str]]:

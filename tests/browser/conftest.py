@@ -17,7 +17,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import NOW
-from tests.web.conftest import synced  # noqa: F401  (the synced bundled calendar)
+from tests.web import conftest as web_conftest
+
+synced = web_conftest.synced  # the synced bundled calendar, shared with the web tests
 
 CHROMIUM = os.environ.get("EVENTPROMO_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("REQUIRE_BROWSER") == "1"

@@ -55,7 +55,7 @@ def test_edit_text_refuses_too_long_empty_and_patient_data(synced: Any) -> None:
         _run(rt, actions.edit_text, rt.cfg, post.id, "a" * 300, ACTOR, NOW)
     with pytest.raises(actions.ActionRefused, match="empty"):
         _run(rt, actions.edit_text, rt.cfg, post.id, " \n ", ACTOR, NOW)
-    with pytest.raises(actions.ActionRefused, match="content guard would hold it: .*Social Security"):
+    with pytest.raises(actions.ActionRefused, match=r"content guard would hold it: .*Social Security"):
         _run(rt, actions.edit_text, rt.cfg, post.id, "Patient info 123-45-6789", ACTOR, NOW)
     assert get_post(rt, post.id).text == post.text and not get_post(rt, post.id).edited
 

@@ -121,7 +121,9 @@ def test_session_cookie_secure_when_base_url_is_https(make_config) -> None:  # t
 def test_roles_from_the_command_line(rt) -> None:  # type: ignore[no-untyped-def]
     from tests.helpers import run_cli
 
-    res = run_cli(str(rt.cfg.path), "user", "add", "v@example.org", "--role", "viewer", "--password-stdin", input="pw123456789\n")
+    res = run_cli(
+        str(rt.cfg.path), "user", "add", "v@example.org", "--role", "viewer", "--password-stdin", input="pw123456789\n"
+    )
     assert res.exit_code == 0, res.output
     res = run_cli(str(rt.cfg.path), "user", "add", "v@example.org", "--password-stdin", input="pw123456789\n")
     assert res.exit_code == 1 and "already exists" in res.stderr

@@ -10,7 +10,15 @@ from typing import Any
 from sqlmodel import select
 
 from service import jobs
-from service.models import CalendarSource, ChannelState, Click, PostStatus, TemplateOverride, TrackedLink, WorkerHeartbeat
+from service.models import (
+    CalendarSource,
+    ChannelState,
+    Click,
+    PostStatus,
+    TemplateOverride,
+    TrackedLink,
+    WorkerHeartbeat,
+)
 from tests.conftest import NOW
 from tests.helpers import csrf_token, session
 from tests.web.conftest import get_post, posts_of, set_post, webinar
@@ -63,10 +71,10 @@ def test_filters_and_pagination(synced: Any, viewer: Any) -> None:
     total = int(re.search(r"of (\d+) events", html).group(1))  # type: ignore[union-attr]
     assert total > 25 and "Page 1 of 2" in html
     page2 = viewer.get("/?page=2").get_data(as_text=True)
-    assert f"26–{total} of {total}" in page2 and "Page 2 of 2" in page2
+    assert f"26\u2013{total} of {total}" in page2 and "Page 2 of 2" in page2
     assert "Page 2 of 2" in viewer.get("/?page=99").get_data(as_text=True)
     cancelled = viewer.get("/?status=cancelled").get_data(as_text=True)
-    assert "1–1 of 1 event" in cancelled and "cancelled for the holidays" in cancelled
+    assert "1\u20131 of 1 event" in cancelled and "cancelled for the holidays" in cancelled
     attention = viewer.get("/?status=attention").get_data(as_text=True)
     assert "Nutrition During Treatment" in attention and "Caregiver Support Group<" not in attention
     assert "No events" in viewer.get("/?source=nope").get_data(as_text=True)
@@ -183,9 +191,9 @@ def test_template_check_names_the_line_and_save_overrides(synced: Any, coordinat
 def test_template_sandbox_blocks_escapes(synced: Any, coordinator: Any) -> None:
     token = csrf_token(coordinator, "/templates/webinar")
     body = '[[steps]]\nkey = "a"\noffset = "-1d"\ntext = "{{ title.__class__.__mro__ }}"\n'
-    html = coordinator.post(
-        "/templates/webinar", data={"csrf_token": token, "action": "check", "body": body}
-    ).get_data(as_text=True)
+    html = coordinator.post("/templates/webinar", data={"csrf_token": token, "action": "check", "body": body}).get_data(
+        as_text=True
+    )
     assert "not allowed in a template" in html or "unsafe" in html
 
 
