@@ -21,6 +21,7 @@ from ..runtime import Runtime
 from . import charts, current_runtime, now, wake_worker
 from .auth import editor_required
 from .queries import ClickRow, campaign_view, event_click_rows
+from .template_cache import templates as cached_templates
 
 bp = Blueprint("campaign", __name__)
 
@@ -38,7 +39,7 @@ def _render(event_id: int, drafts: dict[int, str] | None = None, refused: str | 
     rt = current_runtime()
     with rt.db.session() as session:
         view = campaign_view(session, event_id)
-        templates = rt.templates(session)
+        templates = cached_templates(rt, session)
     if view is None:
         abort(404)
     tset = templates.sets.get(view.campaign.template)
@@ -128,7 +129,7 @@ def move(post_id: int) -> Response:
     version = request.form.get("version")
 
     def run(s: Session, r: Runtime) -> actions.Outcome:
-        return actions.move_post(s, r.cfg, r.templates(s), post_id, when, _actor(), now(), version)
+        return actions.move_post(s, r.cfg, cached_templates(r, s), post_id, when, _actor(), now(), version)
 
     return _act(_post_event(rt, post_id), f"#post-{post_id}", run)
 
@@ -192,7 +193,7 @@ def template(event_id: int) -> Response:
     return _act(
         event_id,
         "",
-        lambda s, r: actions.change_template(s, r.cfg, r.templates(s), event_id, name, _actor(), now()),
+        lambda s, r: actions.change_template(s, r.cfg, cached_templates(r, s), event_id, name, _actor(), now()),
     )
 
 
@@ -217,7 +218,7 @@ def clicks(event_id: int) -> str:
         if view is None:
             abort(404)
         rows = event_click_rows(session, event_id)
-        templates = rt.templates(session)
+        templates = cached_templates(rt, session)
     zone = ZoneInfo(view.event.timezone)
     tset = templates.sets.get(view.campaign.template)
     labels = {s.key: s.label for s in tset.steps} if tset else {}

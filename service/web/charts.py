@@ -57,7 +57,7 @@ def hbar_chart(title: str, desc: str, labels: Sequence[str], series: Sequence[Se
     """Horizontal grouped bars, one group per label (step, channel)."""
     uid = str(next(_ids))
     label_w, bar_h, gap, width = 170, 16, 14, 640
-    plot_w = width - label_w - 70
+    plot_w = width - label_w - 110
     top = 28
     group_h = bar_h * len(series) + gap
     height = top + group_h * max(1, len(labels)) + 10

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from ..models import WorkerHeartbeat
 from . import current_runtime, now
-from .queries import STATUS_FILTERS, events_page, health
+from .queries import PER_PAGE, STATUS_FILTERS, events_page, health
 
 bp = Blueprint("pages", __name__)
 
@@ -30,7 +30,13 @@ def index() -> str:
     with rt.db.session() as session:
         page = events_page(session, now(), source, status, when, _page_arg())
     return render_template(
-        "index.html", page=page, now=now(), zone=rt.cfg.timezone, status_filters=STATUS_FILTERS, when=when
+        "index.html",
+        page=page,
+        now=now(),
+        zone=rt.cfg.timezone,
+        status_filters=STATUS_FILTERS,
+        when=when,
+        per_page=PER_PAGE,
     )
 
 

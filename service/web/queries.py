@@ -250,6 +250,9 @@ def campaign_view(session: Session, event_id: int) -> CampaignView | None:
             func.count(col(Click.id)).filter(~is_bot & ~is_suspect).label("humans"),
             func.count(col(Click.id)).filter(is_bot).label("bots"),
         )
+        .join(TrackedLink, col(TrackedLink.id) == col(Click.link_id))
+        .join(Post, col(Post.id) == col(TrackedLink.post_id))
+        .where(col(Post.event_id) == event_id)  # only this event's clicks, not the whole table
         .group_by(col(Click.link_id))
         .subquery()
     )

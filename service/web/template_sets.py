@@ -24,10 +24,12 @@ from ..models import AuditEntry, CalendarSource, Campaign, Event, TemplateOverri
 from . import current_runtime, now
 from .auth import editor_required
 from .queries import RECENT
+from .template_cache import templates as cached_templates
 
 bp = Blueprint("template_sets", __name__)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _LINE_RE = re.compile(r":(\d+):")
+_NAME_LINE_RE = re.compile(r'^name\s*=\s*"[^"\n]*"', re.M)
 PREVIEW_CODE = "PREVIEW000"
 
 
@@ -76,7 +78,7 @@ def index() -> str:
     """Every template set: from a file or edited here, its steps, broken ones with their error."""
     rt = current_runtime()
     with rt.db.session() as session:
-        templates = rt.templates(session)
+        templates = cached_templates(rt, session)
         overrides = {o.name: o for o in session.exec(select(TemplateOverride))}
         usage = dict(
             session.exec(
@@ -88,6 +90,33 @@ def index() -> str:
         )
     names = sorted({*templates.sets, *templates.broken})
     return render_template("templates_index.html", names=names, templates=templates, overrides=overrides, usage=usage)
+
+
+@bp.route("/templates", methods=["POST"])
+@editor_required
+def create() -> Response:
+    """A new set, copied from an existing one, stored as an override (there is no file behind it)."""
+    rt = current_runtime()
+    name = request.form.get("name", "").strip().lower()[:100]
+    base = request.form.get("base", "")
+    if not _NAME_RE.match(name):
+        flash("A set's name is lowercase letters, digits, '-' or '_' (like `patient-webinar`).", "error")
+        return redirect(url_for("template_sets.index"))
+    with rt.db.session(write=True) as session:
+        overrides = {o.name: o.body for o in session.exec(select(TemplateOverride))}
+        sources = {**_sources(rt.cfg), **overrides}
+        if name in sources:
+            flash(f"There is already a set named {name}.", "error")
+            return redirect(url_for("template_sets.index"))
+        if base not in sources:
+            flash(f"There is no set named {base!r} to start from.", "error")
+            return redirect(url_for("template_sets.index"))
+        body = _NAME_LINE_RE.sub(f'name = "{name}"', sources[base], count=1)
+        actor = str(current_user.email)
+        session.add(TemplateOverride(name=name, body=body, updated_at=now(), updated_by=actor))
+        session.add(AuditEntry(actor=actor, action="create_template", detail={"template": name, "from": base}))
+    flash(f"Created {name} from {base}. Edit its steps and texts, then save.", "success")
+    return redirect(url_for("template_sets.show", name=name))
 
 
 def _upcoming(session: Session, name: str, limit: int = 200) -> list[tuple[Event, str]]:

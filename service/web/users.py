@@ -50,7 +50,7 @@ def index() -> tuple[str, int]:
 
 @bp.route("/users", methods=["POST"])
 @admin_required
-def add() -> tuple[str, int]:
+def add() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Create a login; its password is shown on this response only (never stored in a flash cookie)."""
     rt = current_runtime()
     email = request.form.get("email", "")[:320]
@@ -64,7 +64,9 @@ def add() -> tuple[str, int]:
     except EventPromoError as exc:
         flash(str(exc), "error")
         return _list(status=400)
-    return _list(created)
+    html, status = _list(created)
+    # The page carries a password: no cache may keep it.
+    return html, status, {"Cache-Control": "no-store"}
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])

@@ -219,3 +219,37 @@ def test_admin_manages_users(synced: Any, client_for: Any) -> None:
         me = s.exec(select(User.id).where(User.email == "admin@example.org")).one()
     resp = admin.post(f"/users/{me}", data={"csrf_token": token, "active": "0"}, follow_redirects=True)
     assert "cannot change your own role" in resp.get_data(as_text=True)
+
+
+def test_new_template_set_from_an_existing_one(synced: Any, coordinator: Any, viewer: Any) -> None:
+    token = csrf_token(coordinator, "/templates")
+    resp = coordinator.post("/templates", data={"csrf_token": token, "name": "mpn-webinar", "base": "webinar"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/templates/mpn-webinar"
+    page = coordinator.get("/templates/mpn-webinar").get_data(as_text=True)
+    assert 'name = &#34;mpn-webinar&#34;' in page and "The set is valid" in page
+    again = coordinator.post(
+        "/templates", data={"csrf_token": token, "name": "mpn-webinar", "base": "webinar"}, follow_redirects=True
+    )
+    assert "already a set named mpn-webinar" in again.get_data(as_text=True)
+    bad = coordinator.post("/templates", data={"csrf_token": token, "name": "Bad Name", "base": "webinar"})
+    assert bad.status_code == 302
+    ev = webinar(synced)
+    out = coordinator.post(
+        f"/events/{ev.id}/template", data={"csrf_token": token, "template": "mpn-webinar"}, follow_redirects=True
+    )
+    assert "now uses mpn-webinar" in out.get_data(as_text=True)
+    vtoken = csrf_token(viewer, "/templates")
+    assert viewer.post("/templates", data={"csrf_token": vtoken, "name": "x", "base": "webinar"}).status_code == 403
+
+
+def test_times_show_their_zone_across_dst() -> None:
+    from datetime import UTC, datetime
+
+    from service.web.filters import local_input, local_time
+
+    winter = datetime(2027, 3, 13, 15, 0, tzinfo=UTC)
+    summer = datetime(2027, 3, 15, 15, 0, tzinfo=UTC)
+    assert local_time(winter, "America/New_York") == "Sat Mar 13, 10 AM EST"
+    assert local_time(summer, "America/New_York") == "Mon Mar 15, 11 AM EDT"
+    assert local_time(summer, "America/Phoenix") == "Mon Mar 15, 8 AM MST"
+    assert local_input(summer, "America/New_York") == "2027-03-15T11:00"

@@ -43,6 +43,9 @@ def _post_routes(rt: Any) -> list[tuple[str, dict[str, str]]]:
         (f"/events/{ev.id}/resume", {}),
         (f"/events/{ev.id}/template", {"template": "webinar"}),
         ("/templates/webinar", {"action": "check", "body": "x"}),
+        ("/templates", {"name": "new-set", "base": "webinar"}),
+        ("/users", {"email": "x@example.org", "role": "viewer"}),
+        ("/users/1", {"role": "viewer"}),
     ]
 
 
