@@ -226,7 +226,7 @@ def test_new_template_set_from_an_existing_one(synced: Any, coordinator: Any, vi
     resp = coordinator.post("/templates", data={"csrf_token": token, "name": "mpn-webinar", "base": "webinar"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/templates/mpn-webinar"
     page = coordinator.get("/templates/mpn-webinar").get_data(as_text=True)
-    assert 'name = &#34;mpn-webinar&#34;' in page and "The set is valid" in page
+    assert "name = &#34;mpn-webinar&#34;" in page and "The set is valid" in page
     again = coordinator.post(
         "/templates", data={"csrf_token": token, "name": "mpn-webinar", "base": "webinar"}, follow_redirects=True
     )
