@@ -27,7 +27,7 @@ def templates(rt: Runtime, session: Session) -> Templates:
     with _lock:
         hit = cache.get("entry")
         if hit is not None and hit[0] == key:
-            return hit[1]  # type: ignore[no-any-return]
+            return hit[1]
     loaded = rt.templates(session)
     with _lock:
         cache["entry"] = (key, loaded)
