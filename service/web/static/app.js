@@ -164,6 +164,7 @@
   }
 
   function setup() {
+    document.documentElement.classList.add("js");
     document.querySelectorAll("textarea[data-network]").forEach(setupEditor);
     document.querySelectorAll("[data-confirm]").forEach(function (button) {
       button.addEventListener("click", function (ev) {
