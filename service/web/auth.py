@@ -87,7 +87,8 @@ def login() -> str | Response | tuple[str, int]:
     keys = attempt_keys(email, request.remote_addr or "", rt.cfg.secret_key)
     now = utcnow()
     web_user = None
-    with rt.db.session(write=True) as session:
+    # Read first: the password hash takes ~0.1 s and must not hold SQLite's write lock meanwhile.
+    with rt.db.session() as session:
         if locked_out(session, keys, now):
             minutes = int(FAILURE_WINDOW.total_seconds() // 60)
             error = (
@@ -95,12 +96,16 @@ def login() -> str | Response | tuple[str, int]:
             )
             return render_template("login.html", error=error, email=email), 429
         user = authenticate(session, email, password)
-        if user is None:
+        user_id = user.id if user is not None else None
+    with rt.db.session(write=True) as session:
+        if user_id is None:
             record_failure(session, keys, now)
         else:
-            user.last_login_at = now
-            clear_failures(session, keys)
-            web_user = WebUser(user)
+            found = session.get(User, user_id)
+            if found is not None and found.active:
+                found.last_login_at = now
+                clear_failures(session, keys)
+                web_user = WebUser(found)
     if web_user is None:
         return render_template("login.html", error="Wrong email or password.", email=email), 200
     login_user(web_user)

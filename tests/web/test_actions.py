@@ -242,3 +242,37 @@ def test_change_template_replans_and_keeps_it_through_syncs(synced: Any) -> None
         assert camp.template == "seminar" and camp.template_chosen
     with pytest.raises(actions.ActionRefused, match="no template set 'nope'"):
         _run(rt, actions.change_template, rt.cfg, tpl(rt), ev.id, "nope", ACTOR, NOW)
+
+
+def test_the_worker_skips_a_post_a_person_is_changing(synced: Any) -> None:
+    """PostgreSQL: the action's row lock makes a concurrent claim skip the post (FOR UPDATE vs SKIP LOCKED)."""
+    from service import publishing
+
+    rt = synced
+    if rt.db.dialect != "postgresql":
+        pytest.skip("SQLite serializes writers at BEGIN IMMEDIATE: a claim waits for the action to commit")
+    post = _scheduled(rt)
+    due = post.scheduled_at + timedelta(seconds=5)
+    with rt.db.session(write=True) as s:
+        actions.skip_post(s, post.id, ACTOR, NOW)  # the row stays locked until this commits
+        with rt.db.session(write=True) as w:
+            claims, _ = publishing.claim_due(w, due, "worker-1", rt.cfg.publishing)
+        assert post.id not in [c.post_id for c in claims]
+    assert get_post(rt, post.id).status == PostStatus.SKIPPED
+
+
+def test_actions_on_one_post_leave_the_others_as_they_were(synced: Any) -> None:
+    rt = synced
+    post = _scheduled(rt)
+    others_before = {
+        p.id: (p.status, p.text, p.scheduled_at, p.updated_at) for p in posts_of(rt, post.event_id) if p.id != post.id
+    }
+    _run(rt, actions.edit_text, rt.cfg, post.id, "A person's words #MPN", ACTOR, NOW)
+    _run(rt, actions.move_post, rt.cfg, tpl(rt), post.id, "2026-12-04T11:00", ACTOR, NOW)
+    _run(rt, actions.skip_post, post.id, ACTOR, NOW)
+    _run(rt, actions.unskip_post, rt.cfg, post.id, ACTOR, NOW)
+    _run(rt, actions.publish_now, post.id, ACTOR, NOW)
+    others_after = {
+        p.id: (p.status, p.text, p.scheduled_at, p.updated_at) for p in posts_of(rt, post.event_id) if p.id != post.id
+    }
+    assert others_after == others_before
