@@ -40,6 +40,7 @@ class EventRow:
     source: str
     campaign: Campaign | None
     counts: dict[str, int]
+    next_post: datetime | None
     clicks: int
     bot_clicks: int
     warnings: list[str]
@@ -150,14 +151,17 @@ def events_page(
     rows = session.exec(stmt.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     ids = [e.id for e, _, _ in rows]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
+    next_post: dict[int, datetime | None] = {}
     clicks: dict[int, tuple[int, int]] = {}
     if ids:
-        for event_id, post_status, n in session.execute(
-            sa_select(col(Post.event_id), col(Post.status), func.count())
+        for event_id, post_status, n, first in session.execute(
+            sa_select(col(Post.event_id), col(Post.status), func.count(), func.min(col(Post.scheduled_at)))
             .where(col(Post.event_id).in_(ids))
             .group_by(col(Post.event_id), col(Post.status))
         ):
             counts[event_id][post_status] = n
+            if post_status == PostStatus.SCHEDULED:
+                next_post[event_id] = _aware(first)
         clicks = event_clicks(session, ids)
     hl = health(session)
     errors = {s.name: s.last_error for s in hl.sources if s.last_error}
@@ -166,11 +170,8 @@ def events_page(
         assert event.id is not None
         c = counts.get(event.id, {})
         humans, bots = clicks.get(event.id, (0, 0))
-        out.append(
-            EventRow(
-                event, source_name, campaign, c, humans, bots, warnings(event, campaign, c, errors.get(source_name))
-            )
-        )
+        warns = warnings(event, campaign, c, errors.get(source_name))
+        out.append(EventRow(event, source_name, campaign, c, next_post.get(event.id), humans, bots, warns))
     filters = {"source": source, "status": status, "when": when}
     return EventsPage(out, total, page, pages, hl, filters)
 

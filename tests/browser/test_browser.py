@@ -160,3 +160,33 @@ def test_js_counter_agrees_with_the_server(live_server: str, synced: Any, page: 
         )
         want = [text_length(t, network) for t in samples]
         assert got == want, (network, [(s, g, w) for s, g, w in zip(samples, got, want, strict=True) if g != w])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_every_page_fits_the_screen_without_errors(live_server: str, synced: Any, page: Any, width: int) -> None:
+    """Readable on a phone and a laptop: no sideways scrolling, no script error, no CSP violation."""
+    rt = synced
+    ev = webinar(rt)
+    post = next(p for p in posts_of(rt, ev.id) if p.status == PostStatus.SCHEDULED)
+    set_post(rt, post.id, status=PostStatus.FAILED, last_error="x: 403 Forbidden: " + "a-very-long-word" * 8)
+    page.set_viewport_size({"width": width, "height": 900})
+    _login(page, live_server, rt, role="admin")
+    for path in (
+        "/",
+        "/?status=attention",
+        f"/events/{ev.id}",
+        f"/events/{ev.id}/clicks",
+        "/templates",
+        "/templates/webinar",
+        "/status",
+        "/users",
+    ):
+        page.goto(live_server + path)
+        page.wait_for_load_state("load")
+        if path == f"/events/{ev.id}":
+            page.locator(f"#post-{post.id} details.editor > summary").click()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+    errors = [m for m in page.console_messages if m.startswith("error")]
+    assert not errors, errors
+    _no_csp_violations(page)

@@ -61,6 +61,7 @@ def test_events_page_shows_times_counts_and_warnings(synced: Any, viewer: Any) -
     assert "webinar" in row and ">x<" in row.replace("<small>x</small>", ">x<")
     assert "<b>2</b> scheduled" in row and "<b>1</b> held" in row and "<b>1</b> failed" in row
     assert "1 held post" in row and "1 failed post" in row
+    assert "next Thu Dec 10, 3:30 PM MST" in row  # the first post still scheduled
     assert "last sync of its calendar failed: HTTP 500 from the feed" in row
     assert "no RSVP link" in html  # the dietitian seminar has none
     assert "sync failed" in html  # the status strip
