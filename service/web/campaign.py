@@ -42,7 +42,7 @@ def _render(event_id: int, drafts: dict[int, str] | None = None, refused: str | 
         templates = cached_templates(rt, session)
     if view is None:
         abort(404)
-    tset = templates.sets.get(view.campaign.template)
+    tset = templates.sets.get(view.campaign.template) if view.campaign else None
     labels = {s.key: s.label for s in tset.steps} if tset else {}
     lengths = {r.post.id: text_length(r.post.text, r.post.network) for r in view.posts}
     return render_template(
@@ -220,7 +220,7 @@ def clicks(event_id: int) -> str:
         rows = event_click_rows(session, event_id)
         templates = cached_templates(rt, session)
     zone = ZoneInfo(view.event.timezone)
-    tset = templates.sets.get(view.campaign.template)
+    tset = templates.sets.get(view.campaign.template) if view.campaign else None
     labels = {s.key: s.label for s in tset.steps} if tset else {}
     steps = list(dict.fromkeys(r.post.step for r in view.posts))
     chans = list(dict.fromkeys(r.post.channel for r in view.posts))

@@ -227,7 +227,7 @@ class CampaignView:
 
     event: Event
     source: CalendarSource
-    campaign: Campaign
+    campaign: Campaign | None  # None only until planning first runs for the event
     posts: list[PostRow]
     channels: dict[str, ChannelState]
     history: list[AuditEntry]
@@ -238,7 +238,7 @@ def campaign_view(session: Session, event_id: int) -> CampaignView | None:
     row = session.exec(
         select(Event, CalendarSource, Campaign)
         .join(CalendarSource, col(CalendarSource.id) == col(Event.source_id))
-        .join(Campaign, col(Campaign.event_id) == col(Event.id))
+        .outerjoin(Campaign, col(Campaign.event_id) == col(Event.id))
         .where(Event.id == event_id)
     ).first()
     if row is None:

@@ -254,3 +254,26 @@ def test_times_show_their_zone_across_dst() -> None:
     assert local_time(summer, "America/New_York") == "Mon Mar 15, 11 AM EDT"
     assert local_time(summer, "America/Phoenix") == "Mon Mar 15, 8 AM MST"
     assert local_input(summer, "America/New_York") == "2027-03-15T11:00"
+
+
+def test_an_event_without_a_campaign_yet_still_shows(rt: Any, coordinator: Any) -> None:
+    with rt.db.session(write=True) as s:
+        src = CalendarSource(name="oncology-events", kind="ics_file")
+        s.add(src)
+        s.flush()
+        from service.models import Event
+
+        s.add(
+            Event(
+                source_id=src.id,
+                uid="u1",
+                title="Not planned yet",
+                start_at=NOW + timedelta(days=3),
+                end_at=NOW + timedelta(days=3, hours=1),
+                timezone="America/Phoenix",
+            )
+        )
+    html = coordinator.get("/events/1").get_data(as_text=True)
+    assert "Not planned yet" in html and "the next sync plans it" in html and "Pause campaign" not in html
+    assert coordinator.get("/events/1/clicks").status_code == 200
+    assert "Not planned yet" in coordinator.get("/").get_data(as_text=True)
