@@ -108,18 +108,6 @@ def edit_text(post_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("campaign.show", event_id=event_id) + f"#post-{post_id}")
 
 
-@bp.route("/posts/<int:post_id>/revert", methods=["POST"])
-@editor_required
-def revert(post_id: int) -> Response:
-    """Go back to the template's text."""
-    rt = current_runtime()
-    return _act(
-        _post_event(rt, post_id),
-        f"#post-{post_id}",
-        lambda s, r: actions.revert_text(s, r.cfg, post_id, _actor(), now()),
-    )
-
-
 @bp.route("/posts/<int:post_id>/move", methods=["POST"])
 @editor_required
 def move(post_id: int) -> Response:
@@ -134,33 +122,24 @@ def move(post_id: int) -> Response:
     return _act(_post_event(rt, post_id), f"#post-{post_id}", run)
 
 
-_SIMPLE: dict[str, Callable[[Session, int, str], actions.Outcome]] = {
-    "skip": lambda s, pid, who: actions.skip_post(s, pid, who, now()),
-    "publish-now": lambda s, pid, who: actions.publish_now(s, pid, who, now()),
-    "approve": lambda s, pid, who: actions.approve_post(s, pid, who, now()),
-    "retry": lambda s, pid, who: actions.retry_post(s, pid, who, now()),
+# The one-click actions on a post: (session, runtime, post id, actor) -> outcome.
+_POST_ACTIONS: dict[str, Callable[[Session, Runtime, int, str], actions.Outcome]] = {
+    "skip": lambda s, r, pid, who: actions.skip_post(s, pid, who, now()),
+    "unskip": lambda s, r, pid, who: actions.unskip_post(s, r.cfg, pid, who, now()),
+    "revert": lambda s, r, pid, who: actions.revert_text(s, r.cfg, pid, who, now()),
+    "publish-now": lambda s, r, pid, who: actions.publish_now(s, pid, who, now()),
+    "approve": lambda s, r, pid, who: actions.approve_post(s, pid, who, now()),
+    "retry": lambda s, r, pid, who: actions.retry_post(s, pid, who, now()),
 }
 
 
-@bp.route("/posts/<int:post_id>/<any(skip, 'publish-now', approve, retry):verb>", methods=["POST"])
+@bp.route("/posts/<int:post_id>/<any(skip, unskip, revert, 'publish-now', approve, retry):verb>", methods=["POST"])
 @editor_required
 def simple(post_id: int, verb: str) -> Response:
-    """Skip, publish now, approve or retry one post."""
+    """Skip, unskip, revert to the template's text, publish now, approve or retry one post."""
     rt = current_runtime()
-    act = _SIMPLE[verb]
-    return _act(_post_event(rt, post_id), f"#post-{post_id}", lambda s, r: act(s, post_id, _actor()))
-
-
-@bp.route("/posts/<int:post_id>/unskip", methods=["POST"])
-@editor_required
-def unskip(post_id: int) -> Response:
-    """Bring a skipped post back."""
-    rt = current_runtime()
-    return _act(
-        _post_event(rt, post_id),
-        f"#post-{post_id}",
-        lambda s, r: actions.unskip_post(s, r.cfg, post_id, _actor(), now()),
-    )
+    act = _POST_ACTIONS[verb]
+    return _act(_post_event(rt, post_id), f"#post-{post_id}", lambda s, r: act(s, r, post_id, _actor()))
 
 
 @bp.route("/posts/<int:post_id>/outcome", methods=["POST"])
