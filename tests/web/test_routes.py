@@ -95,7 +95,7 @@ def test_coordinator_acts_with_a_message(synced: Any, coordinator: Any) -> None:
     resp = coordinator.post(f"/posts/{post.id}/skip", data={"csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"] == f"/events/{ev.id}#post-{post.id}"
     page = coordinator.get(resp.headers["Location"]).get_data(as_text=True)
-    assert f"Skipped post {post.id} (one-week on x): it will not go out." in page
+    assert f"Skipped post {post.id} ({post.step} on {post.channel}): it will not go out." in page
     assert get_post(rt, post.id).status == PostStatus.SKIPPED
     # A refusal is a clear message too, and changes nothing.
     resp = coordinator.post(f"/posts/{post.id}/retry", data={"csrf_token": token}, follow_redirects=True)
