@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from .errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "eventpromo.toml"
@@ -25,6 +27,7 @@ NETWORKS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "instagram", "we
 
 _ENV_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,17 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """The content guard's allow-lists and extra settings."""
+    """The content guard's allow-lists and settings (hashable: the guard is built once per policy)."""
 
-    allowed_domains: tuple[str, ...] = ()
-    allowed_phones: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()  # lowercase, IDNA-encoded
+    allowed_phones: tuple[str, ...] = ()  # as written; each parses as a phone number
     require_approval: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    allowed_addresses: tuple[str, ...] = ()  # the organisation's street addresses and PO boxes
+    allowed_terms: tuple[str, ...] = ()  # phrases the guard never flags ("Race for the Cure")
+    blocked_terms: tuple[str, ...] = ()  # phrases that always hold
+    claim_terms: tuple[str, ...] = ()  # more medical-claim phrases that warn
+    hold_warnings: bool = False  # true: warn-level findings hold the post too
+    phone_region: str | None = None  # region of numbers written without +country code
 
 
 @dataclass(frozen=True)
@@ -389,18 +397,72 @@ class _Reader:
             options=options,
         )
 
+    def strings(self, table: dict[str, Any], key: str, prefix: str) -> list[str]:
+        """A list of non-empty strings, naming the item that is not."""
+        values = self.take(table, key, prefix, list, [])
+        for i, v in enumerate(values):
+            if not isinstance(v, str) or not v.strip():
+                raise self.fail(f"{prefix}{key}[{i}]", f"expected a non-empty string, got {v!r}")
+            if len(v) > 300:
+                raise self.fail(f"{prefix}{key}[{i}]", "longer than 300 characters")
+        return [v.strip() for v in values]
+
     def policy(self, t: dict[str, Any]) -> PolicyConfig:
         p = "policy."
-        domains = self.take(t, "allowed_domains", p, list, [])
-        phones = self.take(t, "allowed_phones", p, list, [])
-        approval = self.take(t, "require_approval", p, bool, False)
-        extra = {k: self.resolve(f"{p}{k}", v) for k, v in t.items()}
-        return PolicyConfig(
-            allowed_domains=tuple(str(d).lower().lstrip(".") for d in domains),
-            allowed_phones=tuple(str(x) for x in phones),
-            require_approval=approval,
-            extra=extra,
+        region = self.take(t, "phone_region", p, str, None)
+        if region is not None:
+            region = region.upper()
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                raise self.fail(f"{p}phone_region", f"unknown region {region!r} (use a two-letter code like 'US')")
+        domains = [
+            self.domain(d, f"{p}allowed_domains[{i}]") for i, d in enumerate(self.strings(t, "allowed_domains", p))
+        ]
+        phones = self.strings(t, "allowed_phones", p)
+        for i, raw in enumerate(phones):
+            self.phone(raw, region or "US", f"{p}allowed_phones[{i}]")
+        addresses = self.strings(t, "allowed_addresses", p)
+        from .policy.addresses import PO_BOX_RE, street_keys
+
+        for i, address in enumerate(addresses):
+            if not street_keys(address) and not PO_BOX_RE.search(address):
+                raise self.fail(
+                    f"{p}allowed_addresses[{i}]",
+                    f"no street line or PO box found in {address!r} "
+                    "(write it like '1200 N Saguaro Blvd, Mesa, AZ 85201')",
+                )
+        cfg = PolicyConfig(
+            allowed_domains=tuple(domains),
+            allowed_phones=tuple(phones),
+            require_approval=self.take(t, "require_approval", p, bool, False),
+            allowed_addresses=tuple(addresses),
+            allowed_terms=tuple(self.strings(t, "allowed_terms", p)),
+            blocked_terms=tuple(self.strings(t, "blocked_terms", p)),
+            claim_terms=tuple(self.strings(t, "claim_terms", p)),
+            hold_warnings=self.take(t, "hold_warnings", p, bool, False),
+            phone_region=region,
         )
+        self.no_leftovers(t, p)
+        return cfg
+
+    def domain(self, raw: str, key: str) -> str:
+        """A bare domain name ("example.org"), lowercase and IDNA-encoded."""
+        name = raw.lower().strip().lstrip(".").rstrip(".")
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise self.fail(key, f"not a domain name: {raw!r}") from None
+        if not _DOMAIN_RE.match(name):
+            raise self.fail(key, f"expected a domain like 'example.org' (no scheme, path or port), got {raw!r}")
+        return name
+
+    def phone(self, raw: str, region: str, key: str) -> None:
+        """Fail unless `raw` is a phone number."""
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException as exc:
+            raise self.fail(key, f"not a phone number: {raw!r} ({exc._msg})") from None
+        if not phonenumbers.is_possible_number(number):
+            raise self.fail(key, f"not a possible phone number: {raw!r} (write it like '+1 480 555 0100')")
 
     def planning(self, t: dict[str, Any]) -> PlanningConfig:
         p = "planning."
