@@ -248,20 +248,31 @@ def test_change_template_replans_and_keeps_it_through_syncs(synced: Any) -> None
         _run(rt, actions.change_template, rt.cfg, tpl(rt), ev.id, "nope", ACTOR, NOW)
 
 
-def test_the_worker_skips_a_post_a_person_is_changing(synced: Any) -> None:
-    """PostgreSQL: the action's row lock makes a concurrent claim skip the post (FOR UPDATE vs SKIP LOCKED)."""
+def test_the_worker_never_claims_a_post_a_person_is_changing(synced: Any) -> None:
+    """A claim running while an action's transaction is open does not take the post: PostgreSQL skips the
+    locked row (FOR UPDATE vs SKIP LOCKED); SQLite makes the claim wait for the write lock, then sees it skipped."""
+    import threading
+
     from service import publishing
 
     rt = synced
-    if rt.db.dialect != "postgresql":
-        pytest.skip("SQLite serializes writers at BEGIN IMMEDIATE: a claim waits for the action to commit")
     post = _scheduled(rt)
     due = post.scheduled_at + timedelta(seconds=5)
-    with rt.db.session(write=True) as s:
-        actions.skip_post(s, post.id, ACTOR, NOW)  # the row stays locked until this commits
+    claimed: list[int] = []
+
+    def worker() -> None:
         with rt.db.session(write=True) as w:
             claims, _ = publishing.claim_due(w, due, "worker-1", rt.cfg.publishing)
-        assert post.id not in [c.post_id for c in claims]
+        claimed.extend(c.post_id for c in claims)
+
+    with rt.db.session(write=True) as s:
+        actions.skip_post(s, post.id, ACTOR, NOW)  # holds the row (PostgreSQL) or the write lock (SQLite)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(timeout=0.5)  # give the claim time to run into the lock; the outcome does not depend on it
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert post.id not in claimed
     assert get_post(rt, post.id).status == PostStatus.SKIPPED
 
 
