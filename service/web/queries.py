@@ -93,7 +93,11 @@ def health(session: Session) -> Health:
     tick, due = session.execute(
         sa_select(
             sa_select(func.max(col(WorkerHeartbeat.last_tick_at))).scalar_subquery(),
-            sa_select(func.min(col(Post.due_at))).where(col(Post.status) == PostStatus.SCHEDULED).scalar_subquery(),
+            # The next post that will really go out: a paused campaign's posts wait.
+            sa_select(func.min(col(Post.due_at)))
+            .join(Campaign, col(Campaign.id) == col(Post.campaign_id))
+            .where(col(Post.status) == PostStatus.SCHEDULED, col(Campaign.paused).is_(False))
+            .scalar_subquery(),
         )
     ).one()
     channels = list(session.exec(select(ChannelState).order_by(col(ChannelState.name))))

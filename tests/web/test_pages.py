@@ -285,3 +285,23 @@ def test_an_event_without_a_campaign_yet_still_shows(rt: Any, coordinator: Any) 
     assert "Not planned yet" in html and "the next sync plans it" in html and "Pause campaign" not in html
     assert coordinator.get("/events/1/clicks").status_code == 200
     assert "Not planned yet" in coordinator.get("/").get_data(as_text=True)
+
+
+def test_next_post_in_the_strip_skips_paused_campaigns(synced: Any, viewer: Any) -> None:
+    from service.web.queries import health
+
+    rt = synced
+    with session(rt) as s:
+        first = health(s).next_due
+    assert first is not None
+    with rt.db.session(write=True) as s:
+        from service.models import Campaign, Post
+
+        for post in s.exec(select(Post).where(Post.status == "scheduled", Post.due_at == first)):
+            camp = s.get(Campaign, post.campaign_id)
+            camp.paused = True  # type: ignore[union-attr]
+    with session(rt) as s:
+        after = health(s).next_due
+    assert after is not None and after > first
+    html = viewer.get("/").get_data(as_text=True)
+    assert f"<b>Next post</b>: {local_time(after, 'America/Phoenix')}" in html
