@@ -6,11 +6,12 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 from sqlmodel import col, select
 
-from ..models import WorkerHeartbeat
+from ..models import AuditEntry, Event, WorkerHeartbeat
 from . import current_runtime, now
 from .queries import PER_PAGE, STATUS_FILTERS, events_page, health
 
 bp = Blueprint("pages", __name__)
+HISTORY_PER_PAGE = 50
 
 
 def _page_arg() -> int:
@@ -37,6 +38,26 @@ def index() -> str:
         status_filters=STATUS_FILTERS,
         when=when,
         per_page=PER_PAGE,
+    )
+
+
+@bp.route("/history")
+@login_required
+def history() -> str:
+    """Who did what, newest first (the web page's actions and template edits), 50 per page."""
+    rt = current_runtime()
+    page = _page_arg()
+    with rt.db.session() as session:
+        rows = session.exec(
+            select(AuditEntry, Event.title, Event.timezone)
+            .outerjoin(Event, col(Event.id) == col(AuditEntry.event_id))
+            .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+            .offset((page - 1) * HISTORY_PER_PAGE)
+            .limit(HISTORY_PER_PAGE + 1)
+        ).all()
+    more = len(rows) > HISTORY_PER_PAGE
+    return render_template(
+        "history.html", rows=rows[:HISTORY_PER_PAGE], page=page, more=more, zone=rt.cfg.timezone, now=now()
     )
 
 

@@ -179,6 +179,7 @@ def test_every_page_fits_the_screen_without_errors(live_server: str, synced: Any
         "/templates",
         "/templates/webinar",
         "/status",
+        "/history",
         "/users",
     ):
         page.goto(live_server + path)

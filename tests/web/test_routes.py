@@ -15,6 +15,8 @@ READ_PAGES = [
     "/?when=past",
     "/?status=attention&source=oncology-events&page=2",
     "/status",
+    "/history",
+    "/history?page=2",
     "/templates",
     "/templates/webinar",
     "/events/{event}",
@@ -130,6 +132,10 @@ def test_every_action_route_works_for_a_coordinator(synced: Any, coordinator: An
     other = next(p for p in posts_of(rt, ev.id) if p.status == PostStatus.SCHEDULED)
     do(f"/posts/{other.id}/skip")
     assert "scheduled again" in do(f"/posts/{other.id}/unskip")
+    history = coordinator.get("/history").get_data(as_text=True)
+    for action in ("edit text", "revert text", "move", "publish now", "approve", "retry", "outcome published"):
+        assert f"{action} <small>post {post.id}</small>" in history, action
+    assert "webinar → seminar" in history and "coordinator@example.org" in history
 
 
 def test_unknown_ids_are_404(synced: Any, coordinator: Any) -> None:
