@@ -103,11 +103,29 @@ class PublishingConfig:
     failure_webhook: str | None = None
 
 
+TRACKING_RECORDERS = ("spool", "direct")
+TRACKING_FSYNC = ("batch", "click")
+
+
 @dataclass(frozen=True)
 class TrackingConfig:
-    """Click tracking: what counts as a suspect rate per visitor."""
+    """Click tracking: the per-visitor suspect rate, how clicks are stored, which proxies to trust."""
 
+    # A visitor's click is suspect when that visitor already made this many in the minute before it.
     suspect_clicks_per_minute: int = 10
+    # spool: append to a local file before answering, moved into the database within a second;
+    # direct: one database transaction per click before answering (README "Click tracking").
+    recorder: str = "spool"
+    spool_dir: Path | None = None  # default: <instance_dir>/clicks
+    flush_seconds: float = 0.5
+    # batch: fsync the spool once per flush; click: fdatasync before every redirect (survives power loss).
+    fsync: str = "batch"
+    # How many reverse proxies in front of the app set X-Forwarded-For (0: trust none of it).
+    proxy_hops: int = 0
+    # A file of extra user-agent patterns (regular expressions, one a line) counted as bots.
+    bot_agents: Path | None = None
+    # How long a resolved link may be served from memory (SQLite also drops it at once on any change).
+    link_cache_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -500,8 +518,38 @@ class _Reader:
     def tracking(self, t: dict[str, Any]) -> TrackingConfig:
         p = "tracking."
         d = TrackingConfig()
+        suspect = self.take(t, "suspect_clicks_per_minute", p, int, d.suspect_clicks_per_minute)
+        if suspect < 1:
+            raise self.fail(f"{p}suspect_clicks_per_minute", f"must be at least 1, got {suspect}")
+        recorder = self.take(t, "recorder", p, str, d.recorder)
+        if recorder not in TRACKING_RECORDERS:
+            raise self.fail(f"{p}recorder", f"expected one of {', '.join(TRACKING_RECORDERS)}, got {recorder!r}")
+        spool_dir = self.take(t, "spool_dir", p, str, None)
+        flush = float(self.take(t, "flush_seconds", p, (int, float), d.flush_seconds))
+        if not 0.05 <= flush <= 10:
+            raise self.fail(f"{p}flush_seconds", f"must be between 0.05 and 10, got {flush}")
+        fsync = self.take(t, "fsync", p, str, d.fsync)
+        if fsync not in TRACKING_FSYNC:
+            raise self.fail(f"{p}fsync", f"expected one of {', '.join(TRACKING_FSYNC)}, got {fsync!r}")
+        hops = self.take(t, "proxy_hops", p, int, d.proxy_hops)
+        if not 0 <= hops <= 10:
+            raise self.fail(f"{p}proxy_hops", f"must be between 0 and 10, got {hops}")
+        bot_agents = self.take(t, "bot_agents", p, str, None)
+        bot_path = self.path(bot_agents) if bot_agents else None
+        if bot_path is not None and not bot_path.is_file():
+            raise self.fail(f"{p}bot_agents", f"file {bot_path} does not exist")
+        cache = float(self.take(t, "link_cache_seconds", p, (int, float), d.link_cache_seconds))
+        if not 0 <= cache <= 300:
+            raise self.fail(f"{p}link_cache_seconds", f"must be between 0 and 300, got {cache}")
         cfg = TrackingConfig(
-            suspect_clicks_per_minute=self.take(t, "suspect_clicks_per_minute", p, int, d.suspect_clicks_per_minute),
+            suspect_clicks_per_minute=suspect,
+            recorder=recorder,
+            spool_dir=self.path(spool_dir) if spool_dir else None,
+            flush_seconds=flush,
+            fsync=fsync,
+            proxy_hops=hops,
+            bot_agents=bot_path,
+            link_cache_seconds=cache,
         )
         self.no_leftovers(t, p)
         return cfg

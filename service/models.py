@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -265,6 +265,18 @@ class Click(SQLModel, table=True):
         Index("ix_click_link_id_at", "link_id", "at"),
         Index("ix_click_visitor_key_at", "visitor_key", "at"),
     )
+
+
+class ClickSpool(SQLModel, table=True):
+    """How far one click spool file has been read into `click`: moves in the same transaction as the rows."""
+
+    __tablename__ = "click_spool"
+
+    name: str = Field(primary_key=True, max_length=200)
+    position: int = Field(default=0, sa_type=BigInteger)
+    # The file was read to its end and deleted; a late reader holding it open must not read it again.
+    finished: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class VisitorSalt(SQLModel, table=True):

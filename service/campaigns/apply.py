@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from ..config import Config
 from ..models import Campaign, Event, EventStatus, Post, PostStatus, TrackedLink, utcnow
-from ..tracking import mint_code, tracked_url
+from ..tracking import add_link, mint_code, tracked_url
 from .planner import ChannelView, DesiredPost, ExistingPost, plan
 from .templates import TemplateSet
 from .variables import EventView
@@ -191,8 +191,8 @@ def _create(session: Session, campaign: Campaign, event: Event, d: DesiredPost, 
     )
     session.add(post)
     session.flush()
-    assert post.id is not None
-    session.add(TrackedLink(code=code, post_id=post.id, created_at=now))
+    # Unique on insert: a taken code (astronomically rare) is replaced, in the post's text too.
+    add_link(session, post, code, now)
     return post
 
 

@@ -10,6 +10,7 @@ import click
 from gunicorn.app.base import BaseApplication
 
 from ..db import check_reachable
+from ..tracking import ACCESS_LOG_FORMAT
 from .common import runtime
 
 
@@ -58,6 +59,8 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
             "threads": threads,
             "worker_class": "gthread",
             "accesslog": "-",
+            # No client address and no referrer in the access log: visitors' IPs are never stored.
+            "access_log_format": ACCESS_LOG_FORMAT,
             "timeout": 60,
             "graceful_timeout": 20,
         },

@@ -34,7 +34,7 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.extensions["eventpromo"] = rt
     csrf.init_app(app)
 
-    from . import auth, campaign, filters, health, pages, redirects, security, template_sets, users
+    from . import auth, campaign, exports, filters, health, pages, redirects, security, template_sets, users
 
     security.init_app(app)
     auth.init_app(app)
@@ -46,6 +46,8 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.register_blueprint(campaign.bp)
     app.register_blueprint(template_sets.bp)
     app.register_blueprint(users.bp)
+    redirects.init_app(app, rt)
+    app.register_blueprint(exports.bp)
     csrf.exempt(redirects.bp)
     csrf.exempt(health.bp)
 

@@ -59,6 +59,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_channel_state'))
     )
+    op.create_table('click_spool',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('finished', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_click_spool'))
+    )
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
@@ -261,6 +268,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempt_key_at')
 
     op.drop_table('login_attempt')
+    op.drop_table('click_spool')
     op.drop_table('channel_state')
     op.drop_table('calendar_source')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
