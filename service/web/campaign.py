@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import date
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.wrappers import Response as FlaskResponse
@@ -18,9 +15,11 @@ from ..campaigns.fitting import rules_for, text_length
 from ..errors import NotFound
 from ..models import Post
 from ..runtime import Runtime
+from ..tracking.stats import GroupStats, daily_series, grouped_stats
+from ..tracking.tracker import flush_pending
 from . import charts, current_runtime, now, wake_worker
 from .auth import editor_required
-from .queries import ClickRow, campaign_view, event_click_rows
+from .queries import campaign_view
 from .template_cache import templates as cached_templates
 
 bp = Blueprint("campaign", __name__)
@@ -190,51 +189,57 @@ def length() -> FlaskResponse:
 @bp.route("/events/<int:event_id>/clicks")
 @login_required
 def clicks(event_id: int) -> str:
-    """Charts of the event's clicks: per countdown step, per channel, per day; bots apart."""
+    """Charts of the event's clicks: per countdown step, per channel, per day; bots apart.
+
+    The numbers are click tracking's own (service.tracking.stats), so they match `eventpromo stats` and the CSV.
+    """
     rt = current_runtime()
+    flush_pending(rt.cfg, rt.db)  # clicks still in the spool files count too
     with rt.db.session() as session:
         view = campaign_view(session, event_id)
         if view is None:
             abort(404)
-        rows = event_click_rows(session, event_id)
+        zone = view.event.timezone
+        per_step = {g.key: g for g in grouped_stats(session, "step", event_id=event_id)}
+        per_channel = {g.key: g for g in grouped_stats(session, "channel", event_id=event_id)}
+        whole = grouped_stats(session, "event", event_id=event_id)
+        daily = daily_series(session, zone, event_id=event_id)
         templates = cached_templates(rt, session)
-    zone = ZoneInfo(view.event.timezone)
     tset = templates.sets.get(view.campaign.template) if view.campaign else None
     labels = {s.key: s.label for s in tset.steps} if tset else {}
-    steps = list(dict.fromkeys(r.post.step for r in view.posts))
+    steps = list(dict.fromkeys(r.post.step for r in view.posts))  # timeline order
     chans = list(dict.fromkeys(r.post.channel for r in view.posts))
-    people = [r for r in rows if not r.is_bot and not r.is_suspect]
-    bots = [r for r in rows if r.is_bot]
-    suspect = [r for r in rows if r.is_suspect and not r.is_bot]
 
-    def series(key: Callable[[ClickRow], object], keys: Sequence[object]) -> list[charts.Series]:
-        p, b = Counter(key(r) for r in people), Counter(key(r) for r in bots)
+    def series(groups: dict[str, GroupStats], keys: list[str]) -> list[charts.Series]:
+        empty = GroupStats(key="", label="", clicks=0, unique_clicks=0, bot_clicks=0, suspect_clicks=0)
+        found = [groups.get(k, empty) for k in keys]
         return [
-            charts.Series("people", [p[k] for k in keys], charts.PEOPLE),
-            charts.Series("bots", [b[k] for k in keys], charts.BOTS),
+            charts.Series("people", [g.clicks for g in found], charts.PEOPLE),
+            charts.Series("bots", [g.bot_clicks for g in found], charts.BOTS),
         ]
 
-    days: list[date] = []
-    if rows:
-        first = min(r.at for r in rows).astimezone(zone).date()
-        last = max(r.at for r in rows).astimezone(zone).date()
-        days = [date.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1)][-60:]
+    per_day = daily.totals()[-60:]
+    days = daily.days[-60:]
     title = view.event.title
     by_step = charts.hbar_chart(
         f"Clicks per countdown step: {title}",
         "People and bots clicking each step's link, all channels together.",
         [labels.get(s, s) for s in steps],
-        series(lambda r: r.step, steps),
+        series(per_step, steps),
     )
     by_channel = charts.hbar_chart(
-        f"Clicks per channel: {title}", "People and bots per channel.", chans, series(lambda r: r.channel, chans)
+        f"Clicks per channel: {title}", "People and bots per channel.", chans, series(per_channel, chans)
     )
     by_day = charts.column_chart(
-        f"Clicks per day ({view.event.timezone}): {title}",
+        f"Clicks per day ({zone}): {title}",
         "People and bots per day, in the event's time zone.",
         [f"{d:%b} {d.day}" for d in days],
-        series(lambda r: r.at.astimezone(zone).date(), days),
+        [
+            charts.Series("people", [c.clicks for c in per_day], charts.PEOPLE),
+            charts.Series("bots", [c.bot_clicks for c in per_day], charts.BOTS),
+        ],
     )
+    total = whole[0] if whole else None
     return render_template(
         "clicks.html",
         v=view,
@@ -242,6 +247,11 @@ def clicks(event_id: int) -> str:
         by_step=by_step,
         by_channel=by_channel,
         by_day=by_day,
-        totals={"people": len(people), "bots": len(bots), "suspect": len(suspect)},
+        totals={
+            "people": total.clicks if total else 0,
+            "unique": total.unique_clicks if total else 0,
+            "bots": total.bot_clicks if total else 0,
+            "suspect": total.suspect_clicks if total else 0,
+        },
         now=now(),
     )

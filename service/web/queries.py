@@ -281,26 +281,3 @@ def campaign_view(session: Session, event_id: int) -> CampaignView | None:
         )
     )
     return CampaignView(event, source, campaign, posts, channels, history)
-
-
-@dataclass(frozen=True)
-class ClickRow:
-    """One click as the charts need it."""
-
-    step: str
-    channel: str
-    at: datetime
-    is_bot: bool
-    is_suspect: bool
-
-
-def event_click_rows(session: Session, event_id: int) -> list[ClickRow]:
-    """Every click on the event's links (columns only; the charts group them in the event's zone)."""
-    rows = session.execute(
-        sa_select(col(Post.step), col(Post.channel), col(Click.at), col(Click.is_bot), col(Click.is_suspect))
-        .join(TrackedLink, col(TrackedLink.post_id) == col(Post.id))
-        .join(Click, col(Click.link_id) == col(TrackedLink.id))
-        .where(col(Post.event_id) == event_id)
-        .order_by(col(Click.at))
-    ).all()
-    return [ClickRow(*r) for r in rows]

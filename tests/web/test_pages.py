@@ -305,3 +305,19 @@ def test_next_post_in_the_strip_skips_paused_campaigns(synced: Any, viewer: Any)
     assert after is not None and after > first
     html = viewer.get("/").get_data(as_text=True)
     assert f"<b>Next post</b>: {local_time(after, 'America/Phoenix')}" in html
+
+
+def test_clicks_page_counts_a_click_made_a_moment_ago(synced: Any, viewer: Any, client: Any) -> None:
+    """A click waits in the tracking spool for up to a flush interval; the clicks page flushes it first."""
+    rt = synced
+    ev = webinar(rt)
+    post = next(p for p in posts_of(rt, ev.id) if p.status == PostStatus.SCHEDULED)
+    with session(rt) as s:
+        code = s.exec(select(TrackedLink.code).where(TrackedLink.post_id == post.id)).one()
+    browser = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    }
+    assert client.get(f"/r/{code}", headers=browser).status_code == 302
+    html = viewer.get(f"/events/{ev.id}/clicks").get_data(as_text=True)
+    assert "<b>1</b><span>clicks by people" in html
+    assert f"/exports/clicks.csv?event={ev.id}" in html
