@@ -175,6 +175,12 @@ class Campaign(SQLModel, table=True):
     template_chosen: bool = False
     paused: bool = False
     error: str | None = Field(default=None, sa_type=Text)
+    # What the event looked like when planning last ran: a move or a status change is seen against it.
+    planned_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    planned_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    planned_status: str | None = Field(default=None, max_length=20)
+    # Fingerprint of the template set's text when planning last ran: an edited set re-plans its events.
+    template_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -191,6 +197,8 @@ class Post(SQLModel, table=True):
     # When the post is meant to go out, and when the worker should next look at it (retries move only due_at).
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     due_at: datetime = Field(sa_type=UTCDateTime)
+    # The step's own time before windows and spacing moved it: while it stays the same, so does the post's.
+    planned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(default=PostStatus.SCHEDULED, max_length=20)
     text: str = Field(default="", sa_type=Text)
     # What planning rendered last; `text` differs only when a person edited it (edited=True).
@@ -201,8 +209,8 @@ class Post(SQLModel, table=True):
     # Where the tracked link leads: the event's RSVP URL, or its recording ("recording available" steps).
     link_kind: str = Field(default="rsvp", max_length=20)
     hold_reason: str | None = Field(default=None, sa_type=Text)
-    # Who holds it: "fit" or "policy" (planning re-evaluates it), or a person decides:
-    # "approval", "review", "unknown_outcome".
+    # Who holds it: "fit", "policy" or "tentative" (planning re-evaluates it), or a person decides:
+    # "approval", "review", "unknown_outcome", "reconnect".
     hold_kind: str | None = Field(default=None, max_length=20)
     skip_reason: str | None = Field(default=None, sa_type=Text)
     attempts: int = 0

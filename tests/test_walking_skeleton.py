@@ -34,9 +34,10 @@ def test_sync_plan_publish_click_stats(rt, client) -> None:  # type: ignore[no-u
 
     posts = json.loads(run_cli(cfg_path, "posts", "list", "--event", str(webinar["id"]), "--json").stdout)
     steps = [p["step"] for p in posts]
-    assert steps == ["two-weeks", "one-week", "day-before", "two-hours", "live"]
+    assert steps == ["two-weeks", "catch-up", "one-week", "day-before", "two-hours", "live"]
     assert posts[0]["status"] == "skipped"  # two weeks before Dec 10 had passed on Nov 28
-    due = posts[1]
+    assert posts[1]["status"] == "scheduled"  # first seen late: one catch-up announcement instead
+    due = posts[2]
     assert due["status"] == "scheduled" and due["tracked_url"] in due["text"]
 
     # Nothing changed: a second sync rewrites nothing and mints no new codes.

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from ..campaigns.apply import Templates, plan_event
+from ..campaigns.apply import Templates, events_to_replan, plan_events
 from ..config import Config
-from ..models import CalendarSource, Campaign, Event, EventStatus
+from ..models import CalendarSource, Event, EventStatus
 from .base import CalendarSource as Source
 from .base import EventData, FetchResult, SourceState
 from .description import parse_description
@@ -116,7 +116,8 @@ def sync_source(
     if result.not_modified:
         report.not_modified = True
         report.unchanged = row.event_count
-        _plan_unplanned(session, cfg, templates, row, now)
+        assert row.id is not None
+        plan_events(session, cfg, templates, events_to_replan(session, templates, row.id, now), now, source.name)
         _succeed(row, result, start, end, now)
         return report
 
@@ -169,9 +170,10 @@ def sync_source(
             changed.append(gone)
 
     session.flush()
-    for e in changed:
-        plan_event(session, cfg, templates, e, source.name, now)
-    _plan_unplanned(session, cfg, templates, row, now)
+    # One batch for every changed event and every event still without a campaign: a handful of queries.
+    assert row.id is not None
+    unplanned = events_to_replan(session, templates, row.id, now)
+    plan_events(session, cfg, templates, list({id(e): e for e in [*changed, *unplanned]}.values()), now, source.name)
     if not report.suspect:
         row.event_count = len(seen) if result.complete else row.event_count + report.added - report.removed
     _succeed(row, result, start, end, now)
@@ -242,18 +244,6 @@ def _upsert(
     if data.status == EventStatus.CANCELLED and not was_cancelled:
         return "cancelled", event
     return "updated", event
-
-
-def _plan_unplanned(session: Session, cfg: Config, templates: Templates, row: CalendarSource, now: datetime) -> None:
-    """Plan upcoming events of this source that have no campaign yet (first run, new template set)."""
-    unplanned = session.exec(
-        select(Event)
-        .outerjoin(Campaign, col(Campaign.event_id) == col(Event.id))
-        .where(Event.source_id == row.id, col(Campaign.id).is_(None), Event.end_at >= now)
-        .where(col(Event.removed_at).is_(None))
-    ).all()
-    for e in unplanned:
-        plan_event(session, cfg, templates, e, row.name, now)
 
 
 def record_failure(session: Session, cfg: Config, name: str, message: str, now: datetime) -> None:

@@ -1,14 +1,22 @@
-"""Per-network length rules: how long a text counts, and how long it may be."""
+"""Per-network length rules (how long a text counts, how long it may be) and fitting a text into them."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import grapheme
-from twitter_text import parse_tweet
 
-_URL_RE = re.compile(r"https?://[^\s]+", re.I)
+from .xcount import weighted_length
+
+# Mastodon counts every http(s) link as 23 characters, whatever its length.
+_LINK_RE = re.compile(r"https?://[^\s<>\"]+", re.I)
+MIN_TITLE = 24  # a title is never cut shorter than this (with its ellipsis)
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -37,18 +45,94 @@ def rules_for(network: str) -> NetworkRules:
     return NETWORK_RULES.get(network, NETWORK_RULES["x"])
 
 
+@lru_cache(maxsize=8192)
+def _graphemes(text: str) -> int:
+    return int(grapheme.length(text))
+
+
 def text_length(text: str, network: str) -> int:
     """The length of `text` as `network` counts it."""
     rules = rules_for(network)
     if rules.counting == "twitter":
-        return int(parse_tweet(text).weightedLength)
+        return weighted_length(text)
     if rules.link_length is not None:
-        text = _URL_RE.sub("x" * rules.link_length, text)
+        text = _LINK_RE.sub("x" * rules.link_length, text)
     if rules.counting == "graphemes":
-        return int(grapheme.length(text))
+        return len(text) if text.isascii() else _graphemes(unicodedata.normalize("NFC", text))
     return len(text)
 
 
 def fits(text: str, network: str) -> bool:
     """True when `text` is within the network's limit."""
     return text_length(text, network) <= rules_for(network).limit
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A rendered text and how it was made to fit (or why it could not be)."""
+
+    text: str
+    length: int
+    limit: int
+    shortened: str | None = None  # what was dropped or cut, for the preview
+    problem: str | None = None  # set when the text is still too long: the post is held
+
+
+def shorten_title(title: str, keep: int) -> str:
+    """`title` cut to at most `keep` characters (graphemes), at a word boundary when one is near, with '…'."""
+    clusters = list(grapheme.graphemes(title))
+    if len(clusters) <= keep:
+        return title
+    cut = "".join(clusters[: max(1, keep - 1)]).rstrip()
+    space = cut.rfind(" ")
+    if space >= keep * 0.5:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
+
+
+def fit_text(render: Callable[[Mapping[str, Any]], str], values: Mapping[str, Any], network: str) -> Fitted:
+    """Render, and if too long drop the least important part first: the description, then cut the title.
+
+    The link, the hashtags and the time are never touched; a text that still does not fit comes back
+    with `problem` set.
+    """
+    limit = rules_for(network).limit
+    text = render(values)
+    length = text_length(text, network)
+    if length <= limit:
+        return Fitted(text, length, limit)
+    trimmed = dict(values)
+    shortened: list[str] = []
+    if trimmed.get("description"):
+        trimmed["description"] = ""
+        shortened.append("description dropped")
+        text = render(trimmed)
+        length = text_length(text, network)
+        if length <= limit:
+            return Fitted(text, length, limit, "; ".join(shortened))
+    title = str(trimmed.get("title", ""))
+    total = grapheme.length(title)
+    if total > MIN_TITLE:
+        # The longest title (at least MIN_TITLE) that fits: binary search, each probe one render.
+        best: tuple[str, int] | None = None
+        lo, hi = MIN_TITLE, total - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            trimmed["title"] = shorten_title(title, mid)
+            probe = render(trimmed)
+            probe_length = text_length(probe, network)
+            if probe_length <= limit:
+                best = (probe, probe_length)
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        if best is not None:
+            shortened.append("title shortened")
+            return Fitted(best[0], best[1], limit, "; ".join(shortened))
+        trimmed["title"] = shorten_title(title, MIN_TITLE)
+        text = render(trimmed)
+        length = text_length(text, network)
+        shortened.append("title shortened")
+    tried = f" even with the {' and the '.join(s.split()[0] for s in shortened)} cut" if shortened else ""
+    problem = f"too long for {network}: {length}/{limit} characters{tried}"
+    return Fitted(text, length, limit, "; ".join(shortened) or None, problem)

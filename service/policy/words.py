@@ -37,6 +37,7 @@ NOT_NAMES = _words(
     healthcare medicine medical clinical clinic clinics hospital hospitals center centre centers institute
     foundation society association alliance network program programs service services support group groups
     circle club class classes workshop webinar seminar session sessions series forum panel talk lecture
+    discussion discussions expert experts
     conference summit symposium fair expo screening screenings day walk run ride relay race gala brunch
     lunch luncheon dinner breakfast picnic retreat camp night event events meeting meetup open house tour
     celebration showcase spotlight reunion social mixer party potluck gathering roundtable town hall chat

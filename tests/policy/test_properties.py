@@ -30,11 +30,13 @@ Returning to Work Advance Care Planning Medicare Open Enrollment Insurance Quest
 Cessation HPV Vaccine Sun Safety Myelofibrosis Leukemia Lymphoma Myeloma Melanoma Hematology Oncology Radiation
 Surgery Recovery Exercise Strength Pain Management Palliative Hospice Bereavement Spanish-language Virtual Online
 In-Person Annual Monthly Weekly Quarterly Spring Fall Holiday Luncheon Workshop Forum Panel Discussion Expert
-Newly Diagnosed Stage Phase Understanding Your Options What to Expect How Why Genetic Testing BRCA Lynch
+Stage Phase Understanding Your Options What to Expect How Why Genetic Testing BRCA Lynch
 """
 TITLE_WORDS = _TITLE_TEXT.split()
 # Numbers come inside phrases, as in real titles (three free-standing numbers in a row read as a phone number).
 TITLE_PHRASES = [
+    # "Diagnosed" only as coordinators write it: a capitalized word before it reads as a name ("Gilbert Diagnosed").
+    "Newly Diagnosed",
     "Phase I",
     "Stage IV",
     "Phase II/III",
