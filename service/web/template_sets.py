@@ -13,10 +13,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
-from ..campaigns.apply import Templates, event_channels, event_view, plan_event
-from ..campaigns.checks import check_set
-from ..campaigns.fitting import rules_for, text_length
-from ..campaigns.planner import plan
+from ..campaigns.apply import Templates, event_channels, event_view, plan_events
+from ..campaigns.checks import check_set, preview_set
 from ..campaigns.templates import MAX_TEMPLATE_CHARS, TemplateSet, parse_set
 from ..config import Config
 from ..errors import TemplateError
@@ -30,7 +28,6 @@ bp = Blueprint("template_sets", __name__)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _LINE_RE = re.compile(r":(\d+):")
 _NAME_LINE_RE = re.compile(r'^name\s*=\s*"[^"\n]*"', re.M)
-PREVIEW_CODE = "PREVIEW000"
 
 
 @dataclass
@@ -134,29 +131,21 @@ def _upcoming(session: Session, name: str, limit: int = 200) -> list[tuple[Event
 
 
 def _preview(cfg: Config, tset: TemplateSet, event: Event, source: str) -> list[dict[str, object]]:
-    """The posts this set would give the event now (nothing is stored)."""
-    base = cfg.base_url.rstrip("/")
-    desired = plan(
-        event_view(event),
-        tset,
-        event_channels(cfg, event, source),
-        now(),
-        cfg.planning,
-        lambda _step, _channel: f"{base}/r/{PREVIEW_CODE}",
-    )
+    """The posts this set would give the event now, as `eventpromo campaigns preview` plans them (nothing stored)."""
     labels = {s.key: s.label for s in tset.steps}
+    rows = preview_set(cfg, tset, event_view(event), event_channels(cfg, event, source), now())
     return [
         {
-            "step": labels.get(d.step, d.step),
-            "channel": d.channel,
-            "network": d.network,
-            "at": d.scheduled_at,
-            "text": d.text,
-            "length": text_length(d.text, d.network),
-            "limit": rules_for(d.network).limit,
-            "note": d.hold_reason or d.skip_reason,
+            "step": labels.get(r["step"], r["step"]),
+            "channel": r["channel"],
+            "network": r["network"],
+            "at": datetime.fromisoformat(str(r["utc_time"]).replace("Z", "+00:00")),
+            "text": r["text"],
+            "length": r["length"],
+            "limit": r["limit"],
+            "note": r["reason"],
         }
-        for d in desired
+        for r in rows
     ]
 
 
@@ -250,12 +239,13 @@ def _revert(name: str) -> Response:
 
 def _replan(session: Session, cfg: Config, templates: Templates, name: str, at: datetime) -> int:
     """Re-plan the upcoming events whose campaign uses `name`, so their posts follow the new text."""
-    rows = session.exec(
-        select(Event, CalendarSource.name)
-        .join(Campaign, col(Campaign.event_id) == col(Event.id))
-        .join(CalendarSource, col(CalendarSource.id) == col(Event.source_id))
-        .where(Campaign.template == name, Event.end_at >= at, col(Event.removed_at).is_(None))
-    ).all()
-    for event, source in rows:
-        plan_event(session, cfg, templates, event, source, at)
-    return len(rows)
+    events = list(
+        session.exec(
+            select(Event)
+            .join(Campaign, col(Campaign.event_id) == col(Event.id))
+            .where(Campaign.template == name, Event.end_at >= at, col(Event.removed_at).is_(None))
+        )
+    )
+    if events:
+        plan_events(session, cfg, templates, events, at)  # batched reads and writes, each event's own calendar
+    return len(events)

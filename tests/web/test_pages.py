@@ -79,7 +79,14 @@ def test_filters_and_pagination(synced: Any, viewer: Any) -> None:
     cancelled = viewer.get("/?status=cancelled").get_data(as_text=True)
     assert "1\u20131 of 1 event" in cancelled and "cancelled for the holidays" in cancelled
     attention = viewer.get("/?status=attention").get_data(as_text=True)
-    assert "Nutrition During Treatment" in attention and "Caregiver Support Group<" not in attention
+    assert "Nutrition During Treatment" in attention  # no RSVP link
+    rows = re.findall(r'<tr class="event-row.*?</tr>', attention, re.S)
+    assert rows and all('<span class="warning' in r for r in rows)
+    everything = viewer.get("/").get_data(as_text=True) + page2
+    all_rows = re.findall(r'<tr class="event-row.*?</tr>', everything, re.S)
+    quiet = [r for r in all_rows if '<span class="warning' not in r]
+    quiet_links = [re.search(r'href="(/events/\d+)"', r).group(1) for r in quiet]  # type: ignore[union-attr]
+    assert quiet_links and not any(f'href="{link}"' in attention for link in quiet_links)
     assert "No events" in viewer.get("/?source=nope").get_data(as_text=True)
     assert "No past events" in viewer.get("/?when=past").get_data(as_text=True)
 
@@ -315,7 +322,8 @@ def test_clicks_page_counts_a_click_made_a_moment_ago(synced: Any, viewer: Any, 
     with session(rt) as s:
         code = s.exec(select(TrackedLink.code).where(TrackedLink.post_id == post.id)).one()
     browser = {
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0 Safari/537.36"
     }
     assert client.get(f"/r/{code}", headers=browser).status_code == 302
     html = viewer.get(f"/events/{ev.id}/clicks").get_data(as_text=True)
