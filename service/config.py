@@ -43,6 +43,15 @@ class CalendarConfig:
     timezone: str | None = None
     sync_interval_minutes: float = 5.0
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Feeds: timeouts in seconds, the largest download, how many redirects are followed.
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_size_mb: float = 20.0
+    max_redirects: int = 5
+    # Google: another endpoint (tests, proxies) and the user a service account acts for (domain-wide delegation).
+    api_base: str | None = None
+    token_uri: str | None = None
+    subject: str | None = None
 
     @property
     def kind(self) -> str:
@@ -379,16 +388,32 @@ class _Reader:
             raise self.fail(f"{prefix}ics", "a calendar needs either `ics` (path or URL) or `google_calendar_id`")
         if ics and gid:
             raise self.fail(f"{prefix}ics", "give either `ics` or `google_calendar_id`, not both")
-        if ics and not ics.startswith(("http://", "https://")):
-            if "://" in ics:
-                raise self.fail(f"{prefix}ics", f"only a file path or an http(s) URL is accepted, got {ics!r}")
+        if ics:
+            ics = ics.strip()
+            # webcal:// is how calendar apps share a feed; it is plain https underneath.
+            if ics.lower().startswith(("webcal://", "webcals://")):
+                ics = "https://" + ics.split("://", 1)[1]
+        if ics and not ics.lower().startswith(("http://", "https://")):
+            if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ics) and not re.match(r"^[A-Za-z]:[\\/]", ics):
+                scheme = ics.split(":", 1)[0]
+                raise self.fail(f"{prefix}ics", f"only a file path or an http(s) URL is accepted, got a {scheme}: URL")
             ics_path = self.path(ics)
             if not ics_path.is_file():
                 raise self.fail(f"{prefix}ics", f"file {ics_path} does not exist")
             ics = str(ics_path)
+        elif ics:
+            scheme, rest = ics.split("://", 1)
+            ics = f"{scheme.lower()}://{rest}"
         credentials = self.take(t, "credentials", prefix, str, None)
-        if credentials and not credentials.startswith("{"):
+        if credentials and not credentials.lstrip().startswith("{"):
             credentials = str(self.path(credentials))
+            if not Path(credentials).is_file():
+                raise self.fail(f"{prefix}credentials", f"file {credentials} does not exist")
+        if gid and not credentials:
+            raise self.fail(
+                f"{prefix}credentials",
+                "a Google calendar needs `credentials`: a service-account key or an authorized-user token file",
+            )
         template = self.take(t, "template", prefix, str, "webinar")
         chans = self.take(t, "channels", prefix, list, None)
         if chans is None:
@@ -402,7 +427,25 @@ class _Reader:
         interval = self.take(t, "sync_interval_minutes", prefix, (int, float), 5.0)
         if interval <= 0:
             raise self.fail(f"{prefix}sync_interval_minutes", "must be positive")
-        options = {k: self.resolve(f"{prefix}{k}", v) for k, v in t.items()}
+        d = CalendarConfig(name=name)
+        numbers = {}
+        for key in ("connect_timeout", "read_timeout", "max_size_mb"):
+            value = self.take(t, key, prefix, (int, float), getattr(d, key))
+            if value <= 0:
+                raise self.fail(f"{prefix}{key}", "must be positive")
+            numbers[key] = float(value)
+        max_redirects = self.take(t, "max_redirects", prefix, int, d.max_redirects)
+        if not 0 <= max_redirects <= 20:
+            raise self.fail(f"{prefix}max_redirects", f"must be between 0 and 20, got {max_redirects}")
+        endpoints = {}
+        for key in ("api_base", "token_uri"):
+            value = self.take(t, key, prefix, str, None)
+            if value and not value.lower().startswith(("http://", "https://")):
+                raise self.fail(f"{prefix}{key}", f"must start with http:// or https://, got {value!r}")
+            endpoints[key] = value
+        subject = self.take(t, "subject", prefix, str, None)
+        # A typo (`sync_interval_minute`) must not pass silently.
+        self.no_leftovers(t, prefix)
         return CalendarConfig(
             name=name,
             ics=ics,
@@ -412,7 +455,14 @@ class _Reader:
             channels=tuple(chans),
             timezone=tz,
             sync_interval_minutes=float(interval),
-            options=options,
+            options={},
+            connect_timeout=numbers["connect_timeout"],
+            read_timeout=numbers["read_timeout"],
+            max_size_mb=numbers["max_size_mb"],
+            max_redirects=max_redirects,
+            api_base=endpoints["api_base"],
+            token_uri=endpoints["token_uri"],
+            subject=subject,
         )
 
     def strings(self, table: dict[str, Any], key: str, prefix: str) -> list[str]:

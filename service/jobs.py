@@ -12,8 +12,19 @@ from sqlmodel import Session, select
 
 from . import publishing
 from .calendars import sync as sync_mod
+from .calendars.base import NULL_PROGRESS, Progress
 from .channels.base import Channel, OutgoingPost
-from .errors import AuthError, CalendarError, ChannelError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
+from .config import CalendarConfig
+from .errors import (
+    AuthError,
+    CalendarError,
+    ChannelError,
+    ConfigError,
+    OutcomeUnknown,
+    RateLimited,
+    RejectedError,
+    RetryableError,
+)
 from .models import ChannelState, Post, WorkerHeartbeat, utcnow
 from .runtime import Runtime
 
@@ -25,27 +36,48 @@ def sync_calendars(
     now: datetime,
     only: str | None = None,
     force: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | Progress | None = None,
 ) -> list[sync_mod.SyncReport]:
-    """Sync every calendar (or one), one transaction per source; a failing source does not stop the others."""
+    """Sync every calendar (or one), one transaction per source; a failing source does not stop the others.
+
+    `progress` is a Progress (stages and steps of each source) or a callable told each source's name.
+    """
     reports = []
     for cal in rt.cfg.calendars:
         if only and cal.name != only:
             continue
-        if progress:
-            progress(cal.name)
-        try:
-            with rt.db.session(write=True) as session:
-                source = rt.source(cal)
-                report = sync_mod.sync_source(session, rt.cfg, source, rt.templates(session), now, force=force)
-        except CalendarError as exc:
-            message = str(exc)
-            log.warning("sync failed: %s", message)
-            with rt.db.session(write=True) as session:
-                sync_mod.record_failure(session, rt.cfg, cal.name, message, now)
-            report = sync_mod.SyncReport(source=cal.name, error=message)
-        reports.append(report)
+        if isinstance(progress, Progress):
+            steps: Progress = progress
+        else:
+            steps = NULL_PROGRESS
+            if progress:
+                progress(cal.name)
+        reports.append(_sync_one(rt, cal, now, force, steps))
     return reports
+
+
+def _sync_one(rt: Runtime, cal: CalendarConfig, now: datetime, force: bool, progress: Progress) -> sync_mod.SyncReport:
+    """Fetch outside any transaction (network and parsing hold no lock), then apply in one write transaction."""
+    try:
+        source = rt.source(cal)
+        with rt.db.session() as session:
+            state = sync_mod.read_state(session, cal.name, rt.cfg, now)
+        start, end = sync_mod.window(rt.cfg, now)
+        result = source.fetch(state, start, end, progress)
+        with rt.db.session(write=True) as session:
+            return sync_mod.apply_result(
+                session, rt.cfg, cal.name, result, rt.templates(session), now, force=force, progress=progress
+            )
+    except (CalendarError, ConfigError) as exc:
+        message = str(exc)
+        log.warning("sync failed: %s", message)
+    except Exception as exc:  # a bug or an odd library error in one source must not stop the others
+        log.exception("sync of %s crashed", cal.name)
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        message = f"{cal.name}: sync failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+    with rt.db.session(write=True) as session:
+        sync_mod.record_failure(session, rt.cfg, cal.name, message, now)
+    return sync_mod.SyncReport(source=cal.name, error=message)
 
 
 @dataclass

@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 
 from . import config as config_mod
 from .calendars.base import CalendarSource
-from .calendars.ics import IcsFileSource, IcsParser, IcsUrlSource
+from .calendars.feed import FeedLimits, IcsUrlSource
+from .calendars.google import GoogleCalendarSource
+from .calendars.ics import IcsFileSource, IcsParser
 from .campaigns.apply import Templates
 from .campaigns.templates import load_sets
 from .channels import build_channels
@@ -42,17 +44,35 @@ class Runtime:
         return build_channels(self.cfg)
 
     def source(self, cal: CalendarConfig) -> CalendarSource:
-        """The adapter of one configured calendar."""
-        parser = IcsParser(cal.name, cal.timezone or self.cfg.timezone, self.cfg.planning.all_day_hour)
+        """The adapter of one configured calendar (a new one per call: a job owns its client)."""
+        zone = cal.timezone or self.cfg.timezone
+        hour = self.cfg.planning.all_day_hour
+        if cal.kind == "google":
+            assert cal.google_calendar_id is not None
+            if not cal.credentials:
+                raise ConfigError(f"{self.cfg.path.name}: calendars ({cal.name}): credentials: is required")
+            return GoogleCalendarSource(
+                cal.name,
+                cal.google_calendar_id,
+                cal.credentials,
+                zone,
+                hour,
+                api_base=cal.api_base,
+                timeout=cal.read_timeout,
+                subject=cal.subject,
+                token_uri=cal.token_uri,
+            )
+        parser = IcsParser(cal.name, zone, hour)
+        assert cal.ics is not None
         if cal.kind == "ics_file":
-            assert cal.ics is not None
             return IcsFileSource(cal.name, cal.ics, parser)
-        if cal.kind == "ics_url":
-            assert cal.ics is not None
-            return IcsUrlSource(cal.name, cal.ics, parser)
-        raise ConfigError(
-            f"{self.cfg.path.name}: calendars ({cal.name}): Google Calendar sources are not available yet"
+        limits = FeedLimits(
+            connect_timeout=cal.connect_timeout,
+            read_timeout=cal.read_timeout,
+            max_bytes=int(cal.max_size_mb * 1024 * 1024),
+            max_redirects=cal.max_redirects,
         )
+        return IcsUrlSource(cal.name, cal.ics, parser, limits)
 
     def templates(self, session: Session) -> Templates:
         """The template sets: files, with the web page's edits replacing them."""

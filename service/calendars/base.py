@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,9 @@ class EventData:
     """One event instance as a source sees it; times are aware UTC, `timezone` is the IANA zone for display."""
 
     uid: str
-    recurrence_id: str  # "" for a single event; else the original start in UTC, ISO 8601 ("20261222T010000Z")
+    # "" for a single event; else the occurrence's original start: UTC "20261222T010000Z",
+    # floating "20261222T180000" or a date "20261222".
+    recurrence_id: str
     title: str
     start: datetime
     end: datetime
@@ -23,6 +25,8 @@ class EventData:
     location: str = ""
     url: str | None = None
     sequence: int = 0
+    # What the source had to guess about this event (an unknown time zone, a missing UID).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,38 @@ class FetchResult:
     complete: bool = True
     not_modified: bool = False
     state: SourceState = field(default_factory=SourceState)
-    # Identities deleted by an incremental sync: (uid, recurrence_id).
+    # Identities deleted by an incremental sync: (uid, recurrence_id); ("uid", "") deletes every instance of uid.
     deleted: list[tuple[str, str]] = field(default_factory=list)
+    # Identities the source reports cancelled without their details (a cancelled Google instance).
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
+    # About the calendar as a whole (an unknown X-WR-TIMEZONE, private events left out).
+    warnings: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Progress(Protocol):
+    """Where long work reports how far it got (a progress bar in a terminal, or nothing)."""
+
+    def stage(self, label: str, total: int | None = None) -> None:
+        """Start a new stage of `total` steps (None: unknown)."""
+        ...
+
+    def advance(self, steps: int = 1) -> None:
+        """Count `steps` more steps of the current stage as done."""
+        ...
+
+
+class NullProgress:
+    """Reports nothing."""
+
+    def stage(self, label: str, total: int | None = None) -> None:
+        """Ignore the stage."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Ignore the steps."""
+
+
+NULL_PROGRESS = NullProgress()
 
 
 class CalendarSource(Protocol):
@@ -58,6 +92,8 @@ class CalendarSource(Protocol):
 
     name: str
 
-    def fetch(self, state: SourceState, window_start: datetime, window_end: datetime) -> FetchResult:
+    def fetch(
+        self, state: SourceState, window_start: datetime, window_end: datetime, progress: Progress = NULL_PROGRESS
+    ) -> FetchResult:
         """Read the events overlapping [window_start, window_end), using `state` to skip unchanged data."""
         ...
