@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, func, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import EventPromoError
-from .models import Role, User
+from .models import LoginAttempt, Role, User
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
@@ -40,3 +44,39 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+# Rate limiting: failed logins counted in the database (LoginAttempt), so every gunicorn process agrees.
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_CLIENT = 20
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def attempt_keys(email: str, client_ip: str, secret: str) -> tuple[str, str]:
+    """The two counters a login touches: the account's and the client's (its address hashed, never stored)."""
+    digest = hmac.new(secret.encode(), client_ip.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"email:{email.strip().lower()[:320]}", f"ip:{digest}"
+
+
+def locked_out(session: Session, keys: tuple[str, str], now: datetime) -> bool:
+    """True while the account or the client has too many recent failures."""
+    since = now - FAILURE_WINDOW
+    rows = session.exec(
+        select(LoginAttempt.key, func.count())
+        .where(col(LoginAttempt.key).in_(keys), LoginAttempt.at >= since)
+        .group_by(col(LoginAttempt.key))
+    ).all()
+    counts = dict(rows)
+    return counts.get(keys[0], 0) >= MAX_FAILURES_PER_EMAIL or counts.get(keys[1], 0) >= MAX_FAILURES_PER_CLIENT
+
+
+def record_failure(session: Session, keys: tuple[str, str], now: datetime) -> None:
+    """Count one failed login against the account and the client; forget failures older than the window."""
+    session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < now - FAILURE_WINDOW))
+    for key in keys:
+        session.add(LoginAttempt(key=key, at=now))
+
+
+def clear_failures(session: Session, keys: tuple[str, str]) -> None:
+    """A successful login forgets the account's failures (the client's stay: they may target other accounts)."""
+    session.execute(delete(LoginAttempt).where(col(LoginAttempt.key) == keys[0]))

@@ -345,3 +345,18 @@ class AuditEntry(SQLModel, table=True):
     event_id: int | None = Field(default=None, index=True)
     post_id: int | None = Field(default=None)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One failed login, kept in the database so every web process sees the same count (rate limiting).
+
+    `key` is `email:<address>` or `ip:<keyed hash>`: the client's address itself is never stored.
+    """
+
+    __tablename__ = "login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_login_attempt_key_at", "key", "at"),)

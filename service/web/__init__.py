@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, render_template
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..models import utcnow
 from ..runtime import Runtime
 
 csrf = CSRFProtect()
@@ -32,7 +33,7 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.extensions["eventpromo"] = rt
     csrf.init_app(app)
 
-    from . import auth, exports, filters, health, pages, redirects, security
+    from . import auth, campaign, exports, filters, health, pages, redirects, security, template_sets, users
 
     security.init_app(app)
     auth.init_app(app)
@@ -41,6 +42,9 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(campaign.bp)
+    app.register_blueprint(template_sets.bp)
+    app.register_blueprint(users.bp)
     redirects.init_app(app, rt)
     app.register_blueprint(exports.bp)
     csrf.exempt(redirects.bp)
@@ -49,6 +53,14 @@ def create_app(config_path: str | None = None, *, runtime: Runtime | None = None
     @app.errorhandler(404)
     def not_found(_e: Exception) -> tuple[str, int]:
         return render_template("404.html"), 404
+
+    @app.errorhandler(403)
+    def forbidden(_e: Exception) -> tuple[str, int]:
+        return render_template("403.html"), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(e: CSRFError) -> tuple[str, int]:
+        return render_template("400.html", reason=e.description), 400
 
     if with_worker:
         from ..worker import start_embedded
@@ -63,3 +75,20 @@ def current_runtime() -> Runtime:
 
     rt: Runtime = current_app.extensions["eventpromo"]
     return rt
+
+
+def now() -> datetime:
+    """The present for a request: the clock, or the instant a test pinned in `app.config["EVENTPROMO_NOW"]`."""
+    from flask import current_app
+
+    pinned = current_app.config.get("EVENTPROMO_NOW")
+    return pinned if isinstance(pinned, datetime) else utcnow()
+
+
+def wake_worker() -> None:
+    """Ask the in-process worker (eventpromo serve) to look for due posts now; a separate worker polls anyway."""
+    from flask import current_app
+
+    worker = current_app.extensions.get("eventpromo_worker")
+    if worker is not None:
+        worker.wake()

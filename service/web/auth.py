@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from ..auth import authenticate
+from ..auth import FAILURE_WINDOW, attempt_keys, authenticate, clear_failures, locked_out, record_failure
 from ..models import Role, User, utcnow
 from . import current_runtime
 
@@ -75,24 +75,41 @@ def editor_required(view: F) -> F:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
-    """The login form."""
+def login() -> str | Response | tuple[str, int]:
+    """The login form; failures are counted in the database and too many lock the account and client out."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
-    error = None
-    if request.method == "POST":
-        email = request.form.get("email", "")
-        password = request.form.get("password", "")
-        with current_runtime().db.session(write=True) as session:
-            user = authenticate(session, email, password)
-            if user is not None:
-                user.last_login_at = utcnow()
-                web_user = WebUser(user)
-        if user is not None:
-            login_user(web_user)
-            return redirect(safe_next(request.args.get("next")))
-        error = "Wrong email or password."
-    return render_template("login.html", error=error)
+    if request.method == "GET":
+        return render_template("login.html", error=None)
+    rt = current_runtime()
+    email = request.form.get("email", "")[:320]
+    password = request.form.get("password", "")[:1024]
+    keys = attempt_keys(email, request.remote_addr or "", rt.cfg.secret_key)
+    now = utcnow()
+    web_user = None
+    # Read first: the password hash takes ~0.1 s and must not hold SQLite's write lock meanwhile.
+    with rt.db.session() as session:
+        if locked_out(session, keys, now):
+            minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+            error = (
+                f"Too many failed logins for this account or from this address. Wait {minutes} minutes and try again."
+            )
+            return render_template("login.html", error=error, email=email), 429
+        user = authenticate(session, email, password)
+        user_id = user.id if user is not None else None
+    with rt.db.session(write=True) as session:
+        if user_id is None:
+            record_failure(session, keys, now)
+        else:
+            found = session.get(User, user_id)
+            if found is not None and found.active:
+                found.last_login_at = now
+                clear_failures(session, keys)
+                web_user = WebUser(found)
+    if web_user is None:
+        return render_template("login.html", error="Wrong email or password.", email=email), 200
+    login_user(web_user)
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])

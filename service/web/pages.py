@@ -1,39 +1,75 @@
-"""The coordinators' pages: upcoming events with their countdown posts."""
+"""The coordinators' overview: upcoming events (filters, pagination) and the service's status."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import timedelta
-
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import login_required
 from sqlmodel import col, select
 
-from ..models import CalendarSource, Event, Post, utcnow
-from . import current_runtime
+from ..models import AuditEntry, Event, WorkerHeartbeat
+from . import current_runtime, now
+from .queries import PER_PAGE, STATUS_FILTERS, events_page, health
 
 bp = Blueprint("pages", __name__)
+HISTORY_PER_PAGE = 50
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
 
 
 @bp.route("/")
 @login_required
 def index() -> str:
-    """Upcoming events, each with its posts in time order (two queries, whatever the counts)."""
+    """Upcoming (or past) events with post counts, clicks and warnings; six queries per page."""
     rt = current_runtime()
-    since = utcnow() - timedelta(hours=12)
+    source = request.args.get("source", "")
+    status = request.args.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    when = "past" if request.args.get("when") == "past" else "upcoming"
+    with rt.db.session() as session:
+        page = events_page(session, now(), source, status, when, _page_arg())
+    return render_template(
+        "index.html",
+        page=page,
+        now=now(),
+        zone=rt.cfg.timezone,
+        status_filters=STATUS_FILTERS,
+        when=when,
+        per_page=PER_PAGE,
+    )
+
+
+@bp.route("/history")
+@login_required
+def history() -> str:
+    """Who did what, newest first (the web page's actions and template edits), 50 per page."""
+    rt = current_runtime()
+    page = _page_arg()
     with rt.db.session() as session:
         rows = session.exec(
-            select(Event, CalendarSource.name)
-            .join(CalendarSource, col(CalendarSource.id) == col(Event.source_id))
-            .where(Event.end_at >= since, col(Event.removed_at).is_(None))
-            .order_by(col(Event.start_at))
-            .limit(200)
+            select(AuditEntry, Event.title, Event.timezone)
+            .outerjoin(Event, col(Event.id) == col(AuditEntry.event_id))
+            .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+            .offset((page - 1) * HISTORY_PER_PAGE)
+            .limit(HISTORY_PER_PAGE + 1)
         ).all()
-        ids = [e.id for e, _ in rows]
-        posts_by_event = defaultdict(list)
-        if ids:
-            for p in session.exec(
-                select(Post).where(col(Post.event_id).in_(ids)).order_by(col(Post.scheduled_at), col(Post.channel))
-            ):
-                posts_by_event[p.event_id].append(p)
-    return render_template("index.html", rows=rows, posts_by_event=posts_by_event, zone=rt.cfg.timezone)
+    more = len(rows) > HISTORY_PER_PAGE
+    return render_template(
+        "history.html", rows=rows[:HISTORY_PER_PAGE], page=page, more=more, zone=rt.cfg.timezone, now=now()
+    )
+
+
+@bp.route("/status")
+@login_required
+def status() -> str:
+    """Each source's last sync and error, every worker's last tick, the next due post, channel states."""
+    rt = current_runtime()
+    with rt.db.session() as session:
+        hl = health(session)
+        workers = list(session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_tick_at).desc())))
+    configured = [(c.name, c.kind, c.network) for c in rt.cfg.channels]
+    return render_template(
+        "status.html", health=hl, workers=workers, now=now(), zone=rt.cfg.timezone, configured=configured
+    )

@@ -66,6 +66,15 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_click_spool'))
     )
+    op.create_table('login_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempt'))
+    )
+    with op.batch_alter_table('login_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempt_key_at', ['key', 'at'], unique=False)
+
     op.create_table('template_override',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
@@ -263,6 +272,10 @@ def downgrade() -> None:
     op.drop_table('visitor_salt')
     op.drop_table('user')
     op.drop_table('template_override')
+    with op.batch_alter_table('login_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempt_key_at')
+
+    op.drop_table('login_attempt')
     op.drop_table('click_spool')
     op.drop_table('channel_state')
     op.drop_table('calendar_source')
