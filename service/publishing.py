@@ -15,7 +15,7 @@ Every record is conditional on the attempt id: a worker that lost its claim chan
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,10 @@ class ClaimBatch:
     skipped: int = 0
     deferred: int = 0
     examined: int = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as `claims, skipped = claim_due(...)`, the shape claim_due returned before."""
+        return iter((self.claims, self.skipped))
 
 
 def channel_limits(cfg: Config) -> dict[str, ChannelLimit]:
