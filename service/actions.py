@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from . import publishing_actions
 from .campaigns.apply import Templates, plan_event
 from .campaigns.fitting import rules_for, text_length
 from .campaigns.templates import Step
 from .campaigns.variables import clock
 from .config import Config
-from .errors import EventPromoError, NotFound
+from .errors import ConfigError, EventPromoError, NotFound, StateError
 from .models import (
     AuditEntry,
     CalendarSource,
@@ -34,6 +35,7 @@ from .models import (
     PostStatus,
 )
 from .policy import HOLD, WARN, check_text
+from .publishing import MISSED, missed_detail
 
 # Holds that planning owns and re-evaluates; a person's edit that fits and passes the guard lifts them.
 PLANNING_HOLDS = ("fit", "policy")
@@ -151,14 +153,20 @@ def _fit_problem(text: str, network: str) -> str | None:
     return None
 
 
-def _not_before_now(post: Post, now: datetime) -> bool:
-    """Bring a post whose time has passed to now (kept by planning: moved). True when it was moved."""
+def _missed(cfg: Config, post: Post, event: Event, now: datetime) -> str | None:
+    """Why the post can no longer go out at its own time (its words were written for it), else None.
+
+    A released post keeps its time: sent late, "in two hours" or "tomorrow" would no longer be true.
+    The publisher applies the same rule; saying it here tells the person before anything is saved.
+    """
     if post.scheduled_at > now:
-        post.due_at = post.scheduled_at
-        return False
-    post.scheduled_at = post.due_at = now
-    post.moved = True
-    return True
+        return None
+    return missed_detail(cfg.publishing, post.scheduled_at, now, event.start_at, event.end_at, event.timezone)
+
+
+def _keep_time(post: Post) -> None:
+    """Due at its own time again (a retry may have moved due_at later)."""
+    post.due_at = post.scheduled_at
 
 
 # --- post actions ---------------------------------------------------------------------------------
@@ -195,7 +203,7 @@ def edit_text(
     released = post.status == PostStatus.HELD and post.hold_kind in PLANNING_HOLDS
     if released:
         post.status, post.hold_reason, post.hold_kind = PostStatus.SCHEDULED, None, None
-        _not_before_now(post, now)
+        _keep_time(post)
     post.updated_at = now
     _audit(session, actor, "edit_text", post, event.id or 0, before=before, after=text, released_hold=released)
     length = text_length(text, post.network)
@@ -206,7 +214,12 @@ def edit_text(
         else "; it is the template's text again and follows the template"
     )
     if released:
-        msg += "; the hold is lifted and it is scheduled"
+        missed = _missed(cfg, post, event, now)
+        msg += (
+            f"; the hold is lifted, but its time has passed ({missed}): move it to send it"
+            if missed
+            else "; the hold is lifted and it is scheduled"
+        )
     if verdict.verdict == WARN:
         return Outcome(f"{msg}. Note: {'; '.join(verdict.reasons)}", "warning", post.id)
     return Outcome(msg + ".", post_id=post.id, wake_worker=released)
@@ -349,8 +362,10 @@ def _blocked_channel(session: Session, channel: str, now: datetime) -> str | Non
     return None
 
 
-def publish_now(session: Session, post_id: int, actor: str, now: datetime) -> Outcome:
-    """Make a scheduled post due now; the worker publishes it within seconds."""
+def publish_now(
+    session: Session, cfg: Config, templates: Templates, post_id: int, actor: str, now: datetime
+) -> Outcome:
+    """Send a scheduled post now: its words are rendered again for now (unless edited), then the worker sends it."""
     post = _post(session, post_id)
     event, campaign, _ = _event_and_campaign(session, post.event_id)
     zone = event.timezone
@@ -364,11 +379,16 @@ def publish_now(session: Session, post_id: int, actor: str, now: datetime) -> Ou
     problem = _fit_problem(post.text, post.network)
     if problem:
         raise ActionRefused(f"{_label(post)}: {problem}; edit it first")
-    before = post.scheduled_at
-    post.scheduled_at = post.due_at = now
-    post.moved = True
-    post.updated_at = now
+    before, before_text = post.scheduled_at, post.text
+    try:
+        publishing_actions.publish_now(session, cfg, templates, post.id or 0, now)
+    except StateError as exc:
+        raise ActionRefused(str(exc)) from None
     _audit(session, actor, "publish_now", post, event.id or 0, before=before.isoformat())
+    if post.status == PostStatus.HELD:
+        return Outcome(f"{_label(post)} was rendered for now and is held: {post.hold_reason}", "warning", post.id)
+    if post.text != before_text:
+        _audit(session, actor, "rerendered", post, event.id or 0, before=before_text, after=post.text)
     blocked = _blocked_channel(session, post.channel, now)
     if blocked:
         return Outcome(f"{_label(post)} is due now, but {blocked}: it goes out after that.", "warning", post.id)
@@ -379,7 +399,7 @@ def publish_now(session: Session, post_id: int, actor: str, now: datetime) -> Ou
     )
 
 
-def approve_post(session: Session, post_id: int, actor: str, now: datetime) -> Outcome:
+def approve_post(session: Session, cfg: Config, post_id: int, actor: str, now: datetime) -> Outcome:
     """Release a held post (approval, review, content guard, reconnect); a too-long text must be edited first."""
     post = _post(session, post_id)
     event, campaign, _ = _event_and_campaign(session, post.event_id)
@@ -390,14 +410,15 @@ def approve_post(session: Session, post_id: int, actor: str, now: datetime) -> O
     problem = _fit_problem(post.text, post.network)
     if problem:
         raise ActionRefused(f"{_label(post)}: {problem}; edit the text first")
-    if post.scheduled_at <= now and post.scheduled_at < event.start_at <= now:
-        raise ActionRefused(f"{_label(post)}: the event has already started; skip this post instead")
+    missed = _missed(cfg, post, event, now)
+    if missed:
+        raise ActionRefused(f"{_label(post)}: its time has passed ({missed}); move it to a new time, or skip it")
     reason, kind = post.hold_reason, post.hold_kind
     post.status, post.hold_reason, post.hold_kind = PostStatus.SCHEDULED, None, None
     post.updated_at = now
-    late = _not_before_now(post, now)
+    _keep_time(post)
     _audit(session, actor, "approve", post, event.id or 0, hold_kind=kind, hold_reason=reason)
-    when = "now (its time had passed)" if late else f"at {_local(post.scheduled_at, zone)}"
+    when = "now (its time has just passed)" if post.scheduled_at <= now else f"at {_local(post.scheduled_at, zone)}"
     paused = " The campaign is paused: nothing goes out until you resume it." if campaign.paused else ""
     return Outcome(
         f"Approved {_label(post)}: it goes out {when}.{paused}",
@@ -407,8 +428,8 @@ def approve_post(session: Session, post_id: int, actor: str, now: datetime) -> O
     )
 
 
-def retry_post(session: Session, post_id: int, actor: str, now: datetime) -> Outcome:
-    """Send a failed post again with a fresh attempt budget (now if its time has passed)."""
+def retry_post(session: Session, cfg: Config, post_id: int, actor: str, now: datetime) -> Outcome:
+    """Send a failed post again with a fresh attempt budget, at its own time (refused when that has passed)."""
     post = _post(session, post_id)
     event, campaign, _ = _event_and_campaign(session, post.event_id)
     zone = event.timezone
@@ -416,11 +437,14 @@ def retry_post(session: Session, post_id: int, actor: str, now: datetime) -> Out
     problem = _fit_problem(post.text, post.network)
     if problem:
         raise ActionRefused(f"{_label(post)}: {problem}; edit the text first")
+    missed = _missed(cfg, post, event, now)
+    if missed:
+        raise ActionRefused(f"{_label(post)}: its time has passed ({missed}); move it to a new time to send it")
     error = post.last_error
     post.status, post.attempts, post.last_error, post.updated_at = PostStatus.SCHEDULED, 0, None, now
-    late = _not_before_now(post, now)
+    _keep_time(post)
     _audit(session, actor, "retry", post, event.id or 0, last_error=error)
-    when = "now" if late else f"at {_local(post.scheduled_at, zone)}"
+    when = "now" if post.scheduled_at <= now else f"at {_local(post.scheduled_at, zone)}"
     notes = []
     if campaign.paused:
         notes.append("the campaign is paused: resume it")
@@ -432,7 +456,7 @@ def retry_post(session: Session, post_id: int, actor: str, now: datetime) -> Out
     return Outcome(f"{_label(post)} will be retried {when}.", post_id=post.id, wake_worker=True)
 
 
-def decide_outcome(session: Session, post_id: int, published: bool, actor: str, now: datetime) -> Outcome:
+def decide_outcome(session: Session, cfg: Config, post_id: int, published: bool, actor: str, now: datetime) -> Outcome:
     """Settle an "outcome unknown" post: a person checked the account and says whether it went out."""
     post = _post(session, post_id)
     event, zone = _event_zone(session, post)
@@ -450,10 +474,19 @@ def decide_outcome(session: Session, post_id: int, published: bool, actor: str, 
         post.status, post.published_at, post.last_error = PostStatus.PUBLISHED, started or now, None
         _audit(session, actor, "outcome_published", post, event.id or 0)
         return Outcome(f"Marked {_label(post)} as published; it will not be sent again.", post_id=post.id)
-    post.status, post.last_error = PostStatus.SCHEDULED, None
-    late = _not_before_now(post, now)
+    missed = _missed(cfg, post, event, now)
     _audit(session, actor, "outcome_not_published", post, event.id or 0)
-    when = "now" if late else f"at {_local(post.scheduled_at, zone)}"
+    if missed:
+        post.status, post.skip_reason, post.last_error = PostStatus.SKIPPED, MISSED, f"{MISSED}: {missed}"
+        return Outcome(
+            f"Marked {_label(post)} as not published; its time has passed ({missed}), so it is skipped. "
+            "Move it to a new time to send it.",
+            "warning",
+            post.id,
+        )
+    post.status, post.last_error = PostStatus.SCHEDULED, None
+    _keep_time(post)
+    when = "now" if post.scheduled_at <= now else f"at {_local(post.scheduled_at, zone)}"
     return Outcome(
         f"Marked {_label(post)} as not published: it will be sent {when}.", post_id=post.id, wake_worker=True
     )
@@ -496,5 +529,25 @@ def change_template(
     same = " (it already used it)" if before == name else ""
     return Outcome(
         f"The campaign now uses {name}{same} and keeps it through syncs; re-planned: {', '.join(parts)} posts.",
+        wake_worker=True,
+    )
+
+
+# --- channel actions ------------------------------------------------------------------------------
+
+
+def reconnect_channel(session: Session, cfg: Config, name: str, actor: str, now: datetime) -> Outcome:
+    """A person renewed a channel's credentials (in the environment): its waiting posts go out again."""
+    state = session.get(ChannelState, name)
+    if state is None or not state.needs_reconnect:
+        raise ActionRefused(f"channel {name} is not waiting to be reconnected")
+    try:
+        waiting = publishing_actions.reconnect_channel(session, cfg, name, now)
+    except ConfigError as exc:
+        raise ActionRefused(str(exc)) from None
+    session.add(AuditEntry(at=now, actor=actor, action="reconnect_channel", detail={"channel": name}))
+    return Outcome(
+        f"Channel {name} is marked reconnected; {waiting} waiting post(s) go out at their times. "
+        "If the network refuses the credentials again, it is marked again.",
         wake_worker=True,
     )

@@ -126,9 +126,9 @@ _POST_ACTIONS: dict[str, Callable[[Session, Runtime, int, str], actions.Outcome]
     "skip": lambda s, r, pid, who: actions.skip_post(s, pid, who, now()),
     "unskip": lambda s, r, pid, who: actions.unskip_post(s, r.cfg, pid, who, now()),
     "revert": lambda s, r, pid, who: actions.revert_text(s, r.cfg, pid, who, now()),
-    "publish-now": lambda s, r, pid, who: actions.publish_now(s, pid, who, now()),
-    "approve": lambda s, r, pid, who: actions.approve_post(s, pid, who, now()),
-    "retry": lambda s, r, pid, who: actions.retry_post(s, pid, who, now()),
+    "publish-now": lambda s, r, pid, who: actions.publish_now(s, r.cfg, cached_templates(r, s), pid, who, now()),
+    "approve": lambda s, r, pid, who: actions.approve_post(s, r.cfg, pid, who, now()),
+    "retry": lambda s, r, pid, who: actions.retry_post(s, r.cfg, pid, who, now()),
 }
 
 
@@ -152,7 +152,7 @@ def outcome(post_id: int) -> Response:
     return _act(
         _post_event(rt, post_id),
         f"#post-{post_id}",
-        lambda s, r: actions.decide_outcome(s, post_id, answer == "yes", _actor(), now()),
+        lambda s, r: actions.decide_outcome(s, r.cfg, post_id, answer == "yes", _actor(), now()),
     )
 
 

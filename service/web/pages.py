@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
-from flask_login import login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlmodel import col, select
+from werkzeug.wrappers import Response
 
+from .. import actions
 from ..models import AuditEntry, Event, WorkerHeartbeat
-from . import current_runtime, now
+from . import current_runtime, now, wake_worker
+from .auth import editor_required
 from .queries import PER_PAGE, STATUS_FILTERS, events_page, health
 
 bp = Blueprint("pages", __name__)
@@ -73,3 +76,19 @@ def status() -> str:
     return render_template(
         "status.html", health=hl, workers=workers, now=now(), zone=rt.cfg.timezone, configured=configured
     )
+
+
+@bp.route("/channels/<name>/reconnect", methods=["POST"])
+@editor_required
+def reconnect(name: str) -> Response:
+    """A person renewed a channel's credentials: its posts go out again."""
+    rt = current_runtime()
+    try:
+        with rt.db.session(write=True) as session:
+            outcome = actions.reconnect_channel(session, rt.cfg, name[:100], str(current_user.email), now())
+    except actions.ActionRefused as exc:
+        flash(str(exc), "error")
+    else:
+        flash(outcome.message, outcome.level)
+        wake_worker()
+    return redirect(url_for("pages.status") + "#channels")

@@ -163,7 +163,7 @@ def test_pause_stops_publishing_and_resume_restarts(synced: Any) -> None:
 def test_publish_now_makes_it_due_and_the_worker_publishes_once(synced: Any) -> None:
     rt = synced
     post = _scheduled(rt)
-    out = _run(rt, actions.publish_now, post.id, ACTOR, NOW)
+    out = _run(rt, actions.publish_now, rt.cfg, tpl(rt), post.id, ACTOR, NOW)
     assert out.wake_worker and "goes out now" in out.message
     for _ in range(2):
         jobs.publish_due(rt, lambda: NOW + timedelta(seconds=2))
@@ -171,7 +171,7 @@ def test_publish_now_makes_it_due_and_the_worker_publishes_once(synced: Any) -> 
     outbox = (rt.cfg.instance_dir / "outbox.jsonl").read_text().splitlines()
     assert sum(f'"post_id": {post.id},' in line for line in outbox) == 1
     with pytest.raises(actions.ActionRefused, match="already published"):
-        _run(rt, actions.publish_now, post.id, ACTOR, NOW)
+        _run(rt, actions.publish_now, rt.cfg, tpl(rt), post.id, ACTOR, NOW)
 
 
 def test_approve_held_post(synced: Any) -> None:
@@ -179,17 +179,25 @@ def test_approve_held_post(synced: Any) -> None:
     post = _scheduled(rt)
     set_post(rt, post.id, status=PostStatus.HELD, hold_kind="approval", hold_reason="needs approval")
     with pytest.raises(actions.ActionRefused, match="approve it first"):
-        _run(rt, actions.publish_now, post.id, ACTOR, NOW)
-    out = _run(rt, actions.approve_post, post.id, ACTOR, NOW)
+        _run(rt, actions.publish_now, rt.cfg, tpl(rt), post.id, ACTOR, NOW)
+    out = _run(rt, actions.approve_post, rt.cfg, post.id, ACTOR, NOW)
     assert "Approved" in out.message
     approved = get_post(rt, post.id)
     assert approved.status == PostStatus.SCHEDULED and approved.hold_reason is None
     assert approved.scheduled_at == post.scheduled_at
-    # A held post whose time passed goes out now when approved.
+    # Approved a little late (within the step's limit): it keeps its time and goes out now, words unchanged.
     set_post(rt, post.id, status=PostStatus.HELD, hold_kind="approval")
-    later = post.scheduled_at + timedelta(hours=1)
-    out = _run(rt, actions.approve_post, post.id, ACTOR, later)
-    assert "its time had passed" in out.message and get_post(rt, post.id).due_at == later
+    later = post.scheduled_at + timedelta(minutes=10)
+    out = _run(rt, actions.approve_post, rt.cfg, post.id, ACTOR, later)
+    released = get_post(rt, post.id)
+    assert "now" in out.message and released.due_at == released.scheduled_at == post.scheduled_at
+    assert released.text == post.text
+    # Too late: its words were written for its own time, so approving is refused; nothing changes.
+    set_post(rt, post.id, status=PostStatus.HELD, hold_kind="approval")
+    much_later = post.scheduled_at + timedelta(days=2)
+    with pytest.raises(actions.ActionRefused, match="its time has passed"):
+        _run(rt, actions.approve_post, rt.cfg, post.id, ACTOR, much_later)
+    assert get_post(rt, post.id).status == PostStatus.HELD
 
 
 def test_approve_refuses_a_text_that_does_not_fit(synced: Any) -> None:
@@ -197,19 +205,24 @@ def test_approve_refuses_a_text_that_does_not_fit(synced: Any) -> None:
     post = _scheduled(rt)
     set_post(rt, post.id, status=PostStatus.HELD, hold_kind="fit", text="x" * 300)
     with pytest.raises(actions.ActionRefused, match="too long for x: 300/280"):
-        _run(rt, actions.approve_post, post.id, ACTOR, NOW)
+        _run(rt, actions.approve_post, rt.cfg, post.id, ACTOR, NOW)
 
 
 def test_retry_failed_post(synced: Any) -> None:
     rt = synced
     post = _scheduled(rt)
     set_post(rt, post.id, status=PostStatus.FAILED, attempts=5, last_error="503 from the network")
-    out = _run(rt, actions.retry_post, post.id, ACTOR, NOW)
+    out = _run(rt, actions.retry_post, rt.cfg, post.id, ACTOR, NOW)
     assert "retried at" in out.message
     retried = get_post(rt, post.id)
     assert retried.status == PostStatus.SCHEDULED and retried.attempts == 0 and retried.last_error is None
     with pytest.raises(actions.ActionRefused, match="cannot be retried"):
-        _run(rt, actions.retry_post, post.id, ACTOR, NOW)
+        _run(rt, actions.retry_post, rt.cfg, post.id, ACTOR, NOW)
+    # A failed post whose time has long passed is not sent with stale words.
+    set_post(rt, post.id, status=PostStatus.FAILED, last_error="503 from the network")
+    with pytest.raises(actions.ActionRefused, match="its time has passed"):
+        _run(rt, actions.retry_post, rt.cfg, post.id, ACTOR, post.scheduled_at + timedelta(days=2))
+    assert get_post(rt, post.id).status == PostStatus.FAILED
 
 
 def test_unknown_outcome_decided_by_a_person(synced: Any) -> None:
@@ -217,13 +230,29 @@ def test_unknown_outcome_decided_by_a_person(synced: Any) -> None:
     post = _scheduled(rt)
     set_post(rt, post.id, status=PostStatus.HELD, hold_kind="unknown_outcome", hold_reason="outcome unknown")
     with pytest.raises(actions.ActionRefused, match="say whether it was published"):
-        _run(rt, actions.approve_post, post.id, ACTOR, NOW)
-    _run(rt, actions.decide_outcome, post.id, False, ACTOR, NOW)
+        _run(rt, actions.approve_post, rt.cfg, post.id, ACTOR, NOW)
+    _run(rt, actions.decide_outcome, rt.cfg, post.id, False, ACTOR, NOW)
     assert get_post(rt, post.id).status == PostStatus.SCHEDULED
     set_post(rt, post.id, status=PostStatus.HELD, hold_kind="unknown_outcome")
-    _run(rt, actions.decide_outcome, post.id, True, ACTOR, NOW)
+    _run(rt, actions.decide_outcome, rt.cfg, post.id, True, ACTOR, NOW)
     done = get_post(rt, post.id)
     assert done.status == PostStatus.PUBLISHED and done.published_at is not None
+    # Not published, and its time has long passed: skipped as missed, never sent with stale words.
+    set_post(rt, post.id, status=PostStatus.HELD, hold_kind="unknown_outcome", published_at=None)
+    out = _run(rt, actions.decide_outcome, rt.cfg, post.id, False, ACTOR, post.scheduled_at + timedelta(days=2))
+    skipped = get_post(rt, post.id)
+    assert out.level == "warning" and skipped.status == PostStatus.SKIPPED and skipped.skip_reason == "missed its time"
+
+
+def test_publish_now_renders_the_words_for_now(synced: Any) -> None:
+    rt = synced
+    post = next(p for p in posts_of(rt, _scheduled(rt).event_id) if p.step == "two-hours")
+    assert "starts in 2 hours" in post.text
+    early = post.scheduled_at - timedelta(days=1)
+    _run(rt, actions.publish_now, rt.cfg, tpl(rt), post.id, ACTOR, early)
+    now_post = get_post(rt, post.id)
+    assert now_post.scheduled_at == early and now_post.status == PostStatus.SCHEDULED
+    assert "starts in 2 hours" not in now_post.text and now_post.text != post.text
 
 
 def test_change_template_replans_and_keeps_it_through_syncs(synced: Any) -> None:
@@ -286,8 +315,45 @@ def test_actions_on_one_post_leave_the_others_as_they_were(synced: Any) -> None:
     _run(rt, actions.move_post, rt.cfg, tpl(rt), post.id, "2026-12-04T11:00", ACTOR, NOW)
     _run(rt, actions.skip_post, post.id, ACTOR, NOW)
     _run(rt, actions.unskip_post, rt.cfg, post.id, ACTOR, NOW)
-    _run(rt, actions.publish_now, post.id, ACTOR, NOW)
     others_after = {
         p.id: (p.status, p.text, p.scheduled_at, p.updated_at) for p in posts_of(rt, post.event_id) if p.id != post.id
     }
     assert others_after == others_before
+    # Publish now re-plans the event (to render the words for now): the others keep status and text;
+    # one that was due at the same moment on the channel may move by the minimum spacing.
+    _run(rt, actions.publish_now, rt.cfg, tpl(rt), post.id, ACTOR, NOW)
+    spacing = timedelta(minutes=rt.cfg.planning.min_spacing_minutes)
+    for p in posts_of(rt, post.event_id):
+        if p.id != post.id:
+            status, text, when, _ = others_before[p.id]
+            assert (p.status, p.text) == (status, text)
+            assert abs(p.scheduled_at - when) <= spacing
+
+
+def test_reconnect_a_channel_from_the_status_page(synced: Any, client: Any) -> None:
+    from service.models import ChannelState
+    from tests.helpers import add_user, csrf_token, login
+
+    rt = synced
+    with rt.db.session(write=True) as s:
+        s.add(ChannelState(name="x", needs_reconnect=True, reason="401 Unauthorized", updated_at=NOW))
+    add_user(rt, "viewer@example.org", role="viewer")
+    login(client, "viewer@example.org")
+    page = client.get("/status").get_data(as_text=True)
+    assert "Needs reconnecting" in page and "Credentials renewed" not in page
+    assert client.post("/channels/x/reconnect", data={"csrf_token": csrf_token(client, "/status")}).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/status")})
+    add_user(rt)
+    login(client)
+    page = client.get("/status").get_data(as_text=True)
+    assert "Credentials renewed" in page
+    resp = client.post("/channels/x/reconnect", data={"csrf_token": csrf_token(client, "/status")})
+    assert resp.status_code == 302
+    with rt.db.session() as s:
+        state = s.get(ChannelState, "x")
+        assert state is not None and not state.needs_reconnect
+        assert s.exec(select(AuditEntry).where(AuditEntry.action == "reconnect_channel")).first() is not None
+    again = client.post(
+        "/channels/x/reconnect", data={"csrf_token": csrf_token(client, "/status")}, follow_redirects=True
+    )
+    assert "not waiting to be reconnected" in again.get_data(as_text=True)
