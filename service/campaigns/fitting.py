@@ -90,8 +90,24 @@ def shorten_title(title: str, keep: int) -> str:
     return cut.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
 
 
+def _keep_first_part(values: dict[str, Any], key: str) -> bool:
+    """Keep only what comes before the first comma ("Desert Vista Cancer Center, 1200 N ..." -> the name).
+
+    `where` ("at <location>") follows the location. False when there is nothing to drop.
+    """
+    value = str(values.get(key) or "")
+    head = value.split(",", 1)[0].strip()
+    if not head or head == value.strip():
+        return False
+    values[key] = head
+    if key == "location" and str(values.get("where", "")).startswith("at "):
+        values["where"] = f"at {head}"
+    return True
+
+
 def fit_text(render: Callable[[Mapping[str, Any]], str], values: Mapping[str, Any], network: str) -> Fitted:
-    """Render, and if too long drop the least important part first: the description, then cut the title.
+    """Render, and if too long drop the least important part first: the description, the address after
+    the venue's name, the speaker's affiliation, then cut the title.
 
     The link, the hashtags and the time are never touched; a text that still does not fit comes back
     with `problem` set.
@@ -110,6 +126,14 @@ def fit_text(render: Callable[[Mapping[str, Any]], str], values: Mapping[str, An
         length = text_length(text, network)
         if length <= limit:
             return Fitted(text, length, limit, "; ".join(shortened))
+    # Before the title: the street address after the venue's name, then the speaker's affiliation.
+    for key, note in (("location", "address dropped"), ("speaker", "affiliation dropped")):
+        if _keep_first_part(trimmed, key):
+            shortened.append(note)
+            text = render(trimmed)
+            length = text_length(text, network)
+            if length <= limit:
+                return Fitted(text, length, limit, "; ".join(shortened))
     title = str(trimmed.get("title", ""))
     total = grapheme.length(title)
     if total > MIN_TITLE:

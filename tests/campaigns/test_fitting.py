@@ -95,3 +95,28 @@ def test_titles_are_cut_at_words_and_never_below_the_minimum() -> None:
     assert shorten_title("Short", 30) == "Short"
     assert len(shorten_title("x" * 100, MIN_TITLE)) == MIN_TITLE
     assert shorten_title("😷" * 40, 10) == "😷" * 9 + "…"
+
+
+def test_the_address_and_the_affiliation_go_before_the_title() -> None:
+    from service.campaigns.fitting import fit_text
+
+    values = {
+        "title": "Quarterly Oncology Update for Referring Physicians (1.0 CME)",
+        "location": "Desert Vista Cancer Center Auditorium, 1200 N Saguaro Blvd, Mesa, AZ 85201, Building C, Floor 2",
+        "where": "at Desert Vista Cancer Center Auditorium, 1200 N Saguaro Blvd, Mesa, AZ 85201, Building C, Floor 2",
+        "speaker": "Dr. Samuel Okafor, Medical Oncology, Desert Vista Cancer Center",
+        "description": "",
+    }
+
+    def render(v: Mapping[str, Any]) -> str:
+        return (
+            f"On Wednesday, January 20 at 12 PM MST: {v['title']}, with {v['speaker']}, {v['where']}. "
+            "Lunch is provided.\n"
+            "Details and registration: https://example.org/r/AbCdEfGh12\n#CME #oncology #PrimaryCare"
+        )
+
+    fitted = fit_text(render, values, "x")
+    assert fitted.problem is None
+    assert values["title"] in fitted.text  # the title is whole
+    assert "1200 N Saguaro" not in fitted.text and "Desert Vista Cancer Center Auditorium" in fitted.text
+    assert fitted.shortened is not None and "address dropped" in fitted.shortened

@@ -111,7 +111,7 @@ def test_past_steps_are_skipped_and_a_late_event_gets_one_catch_up() -> None:
     catch_up = posts["catch-up"]
     assert catch_up.status == "scheduled" and local(catch_up.scheduled_at) == "2026-11-28 12:00"
     assert catch_up.text.startswith("Coming up this Wednesday: Living Well with MPN") is False
-    assert catch_up.text.startswith("Coming up on Wed, Dec 9: Living Well with MPN")
+    assert catch_up.text.startswith("Coming up: Living Well with MPN, Wednesday, December 9")
     assert by_step(plan, "masto")["catch-up"].status == "scheduled"
 
 
