@@ -3,7 +3,8 @@
 APScheduler 3's memory job store is only a ticker and belongs to this process alone; the database
 holds the posts and coordinates any number of workers. The publish job reschedules itself for the
 moment the next post falls due (or a rate limit or lease ends), and never sleeps longer than
-`[publishing] poll_seconds`, so posts created or moved by other processes are seen soon.
+`[publishing] poll_seconds`, so posts created or moved by other processes are seen soon. A third job
+stores clicks spooled by web processes every minute, so a web process that died leaves none behind.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ from sqlmodel import select
 from . import dispatch, jobs, publishing
 from .models import CalendarSource, utcnow
 from .runtime import Runtime
+from .tracking.tracker import flush_pending
 
 log = logging.getLogger(__name__)
 
 PUBLISH_JOB = "publish"
+CLICKS_JOB = "clicks"
+# Clicks spooled by a web process that died (and was not restarted) still reach the stats this soon.
+CLICKS_EVERY = timedelta(seconds=60)
 # After a tick that changed something, look again right away (more may have fallen due meanwhile).
 AGAIN = timedelta(milliseconds=50)
 # Something is due but the tick could do nothing with it (locked by another worker): do not spin.
@@ -85,6 +90,17 @@ class Worker:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.rt.cfg.tracking.recorder == "spool":
+            self.scheduler.add_job(
+                self.store_clicks,
+                "interval",
+                id=CLICKS_JOB,
+                seconds=CLICKS_EVERY.total_seconds(),
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         log.info(
             "worker %s started: %d calendar(s), channels %s, polling at most every %gs",
             self.rt.worker_id,
@@ -154,6 +170,16 @@ class Worker:
         except Exception:
             log.exception("sync %s crashed", name)
         self.wake()
+
+    def store_clicks(self) -> int:
+        """Move spooled clicks into the database (those a dead web process left behind); returns how many."""
+        if self.stopping.is_set():
+            return 0
+        try:
+            return flush_pending(self.rt.cfg, self.rt.db)
+        except Exception:
+            log.exception("storing spooled clicks failed; trying again in %ss", CLICKS_EVERY.total_seconds())
+            return 0
 
     def publish(self) -> None:
         """Publish what is due, then sleep until the next thing to do (at most poll_seconds)."""

@@ -261,3 +261,22 @@ def test_record_click_stores_one_row_now(rt: Runtime, link: Link) -> None:
     assert bot is not None and bot.is_bot and missing is None
     assert made[0] is not None and made[0].referrer_host == "t.co" and made[0].visitor_key == made[1].visitor_key
     assert count(rt) == 4
+
+
+def test_the_worker_stores_clicks_a_dead_web_process_left_behind(rt: Runtime, link: Link) -> None:
+    from service.worker import CLICKS_JOB, Worker
+
+    writer = SpoolWriter(spool(rt))
+    for h in hits(link.link_id, 4):
+        writer.append(h)
+    writer.close()  # the web process is gone and nobody drained its file
+    worker = Worker(rt, background=True)
+    assert worker.store_clicks() == 4
+    assert count(rt) == 4 and list(spool(rt).glob("*.clicks")) == []
+    assert worker.store_clicks() == 0  # nothing stored twice
+    worker.request_stop()  # the jobs are registered, but none does any work
+    worker.start()
+    try:
+        assert worker.scheduler.get_job(CLICKS_JOB) is not None
+    finally:
+        worker.stop()
