@@ -55,7 +55,8 @@ def _sync_one(rt: Runtime, cal: CalendarConfig, now: datetime, force: bool, prog
             )
     except (CalendarError, ConfigError) as exc:
         message = str(exc)
-        log.warning("sync failed: %s", message)
+        # The caller reports it (the CLI's one line, the worker's warning): said once, not twice.
+        log.info("sync failed: %s", message)
     except Exception as exc:  # a bug or an odd library error in one source must not stop the others
         log.exception("sync of %s crashed", cal.name)
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,23 @@ def test_a_failing_source_exits_1_with_one_line_and_the_others_still_sync(
     )
     reports = {r["source"]: r for r in json.loads(out.stdout)}
     assert reports["good"]["added"] == 5 and reports["bad"]["error"].startswith("bad: the calendar is cut short")
+
+
+def test_a_failing_source_says_so_in_exactly_one_line_from_a_real_process(
+    runtime_for: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    # In-process runs hide stray log lines (pytest captures logging); a real process shows all of stderr.
+    broken = tmp_path / "broken.ics"
+    broken.write_text("<html>maintenance</html>\n")
+    rt = runtime_for(calendar_toml("bad", str(broken)))
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "--config", str(rt.cfg.path), "sync", "--now", NOW.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == ["eventpromo: bad: not an iCalendar file (line 1 is '<html>maintenance</html>')"]
 
 
 def test_source_option_and_unknown_names(runtime_for: Callable[..., Runtime]) -> None:

@@ -1,0 +1,5 @@
+"""`python -m service.cli`: the same as the `eventpromo` command."""
+
+from . import main
+
+main()
