@@ -60,6 +60,8 @@ _SET_KEYS = {"name", "description", "steps", "cancellation_notice", "catch_up"}
 _SPECIAL_KEYS = {"text", "networks"}
 # Step keys the planner itself uses; a set may not name its own steps so.
 RESERVED_STEPS = {"catch-up": "catch_up", "cancelled": "cancellation_notice"}
+# How the page names those planner steps (a set's own steps carry their `label`).
+RESERVED_LABELS = {"catch-up": "Catch-up announcement", "cancelled": "Cancellation notice"}
 LINK_KINDS = ("rsvp", "recording")
 
 
@@ -121,6 +123,10 @@ class TemplateSet:
     source: str = ""  # the TOML text, as loaded
     catch_up: SpecialText | None = None  # posted once for an event first seen late
     notice: SpecialText | None = None  # posted once when an announced event is cancelled
+
+    def step_labels(self) -> dict[str, str]:
+        """Step key -> label for people, the planner's own steps (catch-up, cancellation notice) included."""
+        return {**RESERVED_LABELS, **{s.key: s.label for s in self.steps}}
 
 
 def parse_offset(raw: Any) -> timedelta:

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import actions
 from ..campaigns.fitting import rules_for, text_length
+from ..campaigns.templates import RESERVED_LABELS
 from ..errors import NotFound
 from ..models import Post
 from ..runtime import Runtime
@@ -42,7 +43,7 @@ def _render(event_id: int, drafts: dict[int, str] | None = None, refused: str | 
     if view is None:
         abort(404)
     tset = templates.sets.get(view.campaign.template) if view.campaign else None
-    labels = {s.key: s.label for s in tset.steps} if tset else {}
+    labels = tset.step_labels() if tset else dict(RESERVED_LABELS)
     lengths = {r.post.id: text_length(r.post.text, r.post.network) for r in view.posts}
     return render_template(
         "campaign.html",
@@ -206,7 +207,7 @@ def clicks(event_id: int) -> str:
         daily = daily_series(session, zone, event_id=event_id)
         templates = cached_templates(rt, session)
     tset = templates.sets.get(view.campaign.template) if view.campaign else None
-    labels = {s.key: s.label for s in tset.steps} if tset else {}
+    labels = tset.step_labels() if tset else dict(RESERVED_LABELS)
     steps = list(dict.fromkeys(r.post.step for r in view.posts))  # timeline order
     chans = list(dict.fromkeys(r.post.channel for r in view.posts))
 

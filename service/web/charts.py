@@ -27,6 +27,14 @@ class Series:
 
 PEOPLE = "bar-people"
 BOTS = "bar-bots"
+# "1 people" reads wrong: the singular of each series name the page uses.
+_ONE = {"people": "person", "bots": "bot", "clicks": "click"}
+WIDTH = 640  # every chart's viewBox is this wide, so text is the same size whatever the data
+
+
+def counted(value: int, name: str) -> str:
+    """"1 person", "3 people": a number with its series name, singular for one."""
+    return f"{value} {_ONE.get(name, name) if value == 1 else name}"
 
 
 def _defs(uid: str) -> str:
@@ -56,7 +64,7 @@ def _legend(series: Sequence[Series], uid: str, y: int) -> str:
 def hbar_chart(title: str, desc: str, labels: Sequence[str], series: Sequence[Series], unit: str = "clicks") -> Markup:
     """Horizontal grouped bars, one group per label (step, channel)."""
     uid = str(next(_ids))
-    label_w, bar_h, gap, width = 170, 16, 14, 640
+    label_w, bar_h, gap, width = 170, 16, 14, WIDTH
     plot_w = width - label_w - 110
     top = 28
     group_h = bar_h * len(series) + gap
@@ -82,8 +90,8 @@ def hbar_chart(title: str, desc: str, labels: Sequence[str], series: Sequence[Se
             y = y0 + j * bar_h
             out.append(
                 f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h - 3}" class="{s.css}"{_fill(s, uid)}>'
-                f"<title>{escape(label)}: {v} {escape(unit)} by {escape(s.name)}</title></rect>"
-                f'<text x="{label_w + w + 6}" y="{y + bar_h - 5}" class="value">{v} {escape(s.name)}</text>'
+                f"<title>{escape(label)}: {escape(counted(v, unit))} by {escape(s.name)}</title></rect>"
+                f'<text x="{label_w + w + 6}" y="{y + bar_h - 5}" class="value">{escape(counted(v, s.name))}</text>'
             )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704  (every text in `out` went through escape())
@@ -95,15 +103,16 @@ def column_chart(
     """Vertical grouped columns over time (one group per day), numbers above non-zero columns."""
     uid = str(next(_ids))
     n = max(1, len(labels))
-    group_w = max(28, min(80, 600 // n))
-    col_w = max(6, (group_w - 8) // len(series))
     left, top, plot_h = 10, 34, 150
-    width = left * 2 + group_w * n
+    # Few days: columns at most 80 wide, from the left; many days: narrower, the chart grows past WIDTH.
+    group_w = max(28, min(80, (WIDTH - 2 * left) // n))
+    col_w = max(6, (group_w - 8) // len(series))
+    width = max(WIDTH, left * 2 + group_w * n)
     height = top + plot_h + 44
     peak = max([v for s in series for v in s.values] + [1])
     base = top + plot_h
     out = [
-        f'<svg class="chart" viewBox="0 0 {max(width, 320)} {height}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>',
         _defs(uid),
@@ -119,7 +128,7 @@ def column_chart(
             x = x0 + j * col_w
             out.append(
                 f'<rect x="{x}" y="{base - h}" width="{col_w - 2}" height="{h}" class="{s.css}"{_fill(s, uid)}>'
-                f"<title>{escape(label)}: {v} {escape(unit)} by {escape(s.name)}</title></rect>"
+                f"<title>{escape(label)}: {escape(counted(v, unit))} by {escape(s.name)}</title></rect>"
             )
             if v:
                 out.append(

@@ -132,7 +132,7 @@ def _upcoming(session: Session, name: str, limit: int = 200) -> list[tuple[Event
 
 def _preview(cfg: Config, tset: TemplateSet, event: Event, source: str) -> list[dict[str, object]]:
     """The posts this set would give the event now, as `eventpromo campaigns preview` plans them (nothing stored)."""
-    labels = {s.key: s.label for s in tset.steps}
+    labels = tset.step_labels()
     rows = preview_set(cfg, tset, event_view(event), event_channels(cfg, event, source), now())
     return [
         {

@@ -148,8 +148,8 @@ def test_clicks_page_draws_accessible_svg_charts(synced: Any, viewer: Any) -> No
     html = viewer.get(f"/events/{ev.id}/clicks").get_data(as_text=True)
     assert html.count("<svg") == 3 and 'role="img"' in html and "<title" in html and "<desc" in html
     label = labels[post.step]
-    assert f"{label}: 3 clicks by people" in html and f"{label}: 1 clicks by bots" in html
-    assert ">3 people<" in html and ">1 bots<" in html  # numbers written on the chart
+    assert f"{label}: 3 clicks by people" in html and f"{label}: 1 click by bots" in html
+    assert ">3 people<" in html and ">1 bot<" in html  # numbers written on the chart
     assert "url(#hatch-" in html  # bots hatched, not told apart by colour alone
     assert "Nov 28" in html and "Nov 29" in html  # per day, in the event's zone
     assert "<b>3</b><span>clicks by people" in html
