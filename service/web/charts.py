@@ -33,7 +33,7 @@ WIDTH = 640  # every chart's viewBox is this wide, so text is the same size what
 
 
 def counted(value: int, name: str) -> str:
-    """"1 person", "3 people": a number with its series name, singular for one."""
+    """A number with its series name, singular for one ("1 person", "3 people")."""
     return f"{value} {_ONE.get(name, name) if value == 1 else name}"
 
 
