@@ -109,11 +109,38 @@ def _webhook(cfg: Config, ch: ChannelConfig) -> Channel:
     )
 
 
+def _mastodon(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .mastodon import MastodonChannel
+
+    opts = _Options(cfg, ch, {"api_base", "access_token", "timeout_seconds", "visibility", "language", "images"})
+    visibility = opts.text("visibility", "public") or "public"
+    if visibility not in ("public", "unlisted"):
+        raise opts.fail("visibility", f"expected public or unlisted, got {visibility!r}")
+    return MastodonChannel(
+        ch.name,
+        ch.network,
+        api_base=opts.url("api_base", required=True) or "",
+        access_token=opts.text("access_token", required=True) or "",
+        timeout=_timeout(cfg, opts),
+        visibility=visibility,
+        language=_language(opts),
+        images=opts.flag("images", True),
+    )
+
+
+def _language(opts: _Options) -> str | None:
+    value = opts.text("language")
+    if value is not None and not (2 <= len(value) <= 3 and value.isalpha() and value.islower()):
+        raise opts.fail("language", f"expected an ISO 639 code such as 'en', got {value[:20]!r}")
+    return value
+
+
 # kind -> factory; config.CHANNEL_KINDS lists the kinds the config accepts.
 FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "outbox": _outbox,
     "x": _x,
     "webhook": _webhook,
+    "mastodon": _mastodon,
 }
 
 

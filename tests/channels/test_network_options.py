@@ -1,0 +1,58 @@
+"""The network kinds' options are checked at start-up: one line naming the key, secrets from the environment."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from service.channels import build_channels
+from service.channels.mastodon import MastodonChannel
+from service.errors import ConfigError
+from tests.conftest import ConfigFactory
+
+MASTODON = """
+[[channels]]
+name = "masto"
+kind = "mastodon"
+api_base = "http://127.0.0.1:9"
+access_token = "env:MASTODON_TOKEN"
+"""
+ENV = {"MASTODON_TOKEN": "t0ken"}
+
+
+def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: ConfigFactory) -> None:
+    built = build_channels(make_config(channels=MASTODON, environ=ENV, calendars=""))
+    assert isinstance(built["masto"], MastodonChannel) and built["masto"].network == "mastodon"
+
+
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [
+        (MASTODON.replace('access_token = "env:MASTODON_TOKEN"\n', ""), "(masto).access_token: is required"),
+        (MASTODON.replace('api_base = "http://127.0.0.1:9"\n', ""), "(masto).api_base: is required"),
+        (MASTODON.replace("http://127.0.0.1:9", "mastodon.social"), "(masto).api_base: expected an http(s) URL"),
+        (MASTODON + 'visibility = "direct"\n', "(masto).visibility: expected public or unlisted"),
+        (MASTODON + 'language = "English"\n', "(masto).language: expected an ISO 639 code"),
+        (MASTODON + "images = 1\n", "(masto).images: expected true or false"),
+        (MASTODON + 'token = "x"\n', "(masto).token: unknown option for a 'mastodon' channel"),
+    ],
+)
+def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory, channels: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_channels(make_config(channels=textwrap.dedent(channels), environ=ENV, calendars=""))
+    assert f"eventpromo.toml: channels[0] {message}" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("channels", "key", "var"), [(MASTODON, "access_token", "MASTODON_TOKEN")])
+def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channels: str, key: str, var: str) -> None:
+    with pytest.raises(ConfigError, match=f"{key}: environment variable {var} is not set"):
+        make_config(channels=channels, environ={}, calendars="")
+
+
+@pytest.mark.parametrize(("channels", "key"), [(MASTODON, "access_token")])
+def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory, channels: str, key: str) -> None:
+    written = channels.replace(f'{key} = "env:', f'{key} = "').replace('_TOKEN"', '_TOKEN_VALUE"')
+    with pytest.raises(ConfigError, match=f"{key}: secrets are read from the environment"):
+        make_config(channels=written, environ=ENV, calendars="")
