@@ -128,6 +128,25 @@ def _mastodon(cfg: Config, ch: ChannelConfig) -> Channel:
     )
 
 
+def _bluesky(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .bluesky import DEFAULT_API_BASE, BlueskyChannel
+
+    opts = _Options(cfg, ch, {"api_base", "handle", "app_password", "timeout_seconds", "language", "link_card"})
+    handle = opts.text("handle", required=True) or ""
+    if handle.startswith("@") or "." not in handle or any(c.isspace() for c in handle):
+        raise opts.fail("handle", f"expected a handle such as clinic.bsky.social (no @), got {handle[:60]!r}")
+    return BlueskyChannel(
+        ch.name,
+        ch.network,
+        handle=handle,
+        app_password=opts.text("app_password", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        timeout=_timeout(cfg, opts),
+        language=_language(opts) or "en",
+        link_card=opts.flag("link_card", True),
+    )
+
+
 def _language(opts: _Options) -> str | None:
     value = opts.text("language")
     if value is not None and not (2 <= len(value) <= 3 and value.isalpha() and value.islower()):
@@ -141,6 +160,7 @@ FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "x": _x,
     "webhook": _webhook,
     "mastodon": _mastodon,
+    "bluesky": _bluesky,
 }
 
 

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from service.channels.base import Channel, OutgoingPost
+from service.channels.bluesky import BlueskyChannel
 from service.channels.mastodon import MastodonChannel
 from service.channels.outbox import OutboxChannel
 from service.channels.webhook import WebhookChannel
 from service.channels.x import XChannel
+from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import FakeReceiver
@@ -110,7 +112,7 @@ class Harness:
 
 
 # The network channels built on rest.ApiClient, each against its fake (tests/fakes/<kind>.py).
-NETWORK_KINDS = ["mastodon"]
+NETWORK_KINDS = ["mastodon", "bluesky"]
 KINDS = ["outbox", "x", "webhook", "webhook-idempotent", *NETWORK_KINDS]
 ALL_CAPS = {"reject", "lose", "rate", "auth"}
 
@@ -123,6 +125,14 @@ def network_channel(kind: str) -> Iterator[tuple[Channel, Any]]:
             ch = MastodonChannel("test", "mastodon", api_base=fake.url, access_token=MASTODON_TOKEN, timeout=0.5)
             yield ch, fake
             ch.close()
+        return
+    if kind == "bluesky":
+        with FakeBluesky(hang=2.0) as sky:
+            bs = BlueskyChannel(
+                "test", "bluesky", api_base=sky.url, handle=HANDLE, app_password=APP_PASSWORD, timeout=0.5
+            )
+            yield bs, sky
+            bs.close()
         return
     raise AssertionError(kind)
 

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from service.channels import build_channels
+from service.channels.bluesky import BlueskyChannel
 from service.channels.mastodon import MastodonChannel
 from service.errors import ConfigError
 from tests.conftest import ConfigFactory
@@ -18,12 +19,20 @@ kind = "mastodon"
 api_base = "http://127.0.0.1:9"
 access_token = "env:MASTODON_TOKEN"
 """
-ENV = {"MASTODON_TOKEN": "t0ken"}
+BLUESKY = """
+[[channels]]
+name = "sky"
+kind = "bluesky"
+handle = "clinic.example.org"
+app_password = "env:BLUESKY_APP_PASSWORD"
+"""
+ENV = {"MASTODON_TOKEN": "t0ken", "BLUESKY_APP_PASSWORD": "abcd-efgh"}
 
 
 def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: ConfigFactory) -> None:
-    built = build_channels(make_config(channels=MASTODON, environ=ENV, calendars=""))
+    built = build_channels(make_config(channels=MASTODON + BLUESKY, environ=ENV, calendars=""))
     assert isinstance(built["masto"], MastodonChannel) and built["masto"].network == "mastodon"
+    assert isinstance(built["sky"], BlueskyChannel) and built["sky"].network == "bluesky"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +45,11 @@ def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: Conf
         (MASTODON + 'language = "English"\n', "(masto).language: expected an ISO 639 code"),
         (MASTODON + "images = 1\n", "(masto).images: expected true or false"),
         (MASTODON + 'token = "x"\n', "(masto).token: unknown option for a 'mastodon' channel"),
+        (BLUESKY.replace('handle = "clinic.example.org"\n', ""), "(sky).handle: is required"),
+        (BLUESKY.replace('"clinic.example.org"', '"@clinic"'), "(sky).handle: expected a handle"),
+        (BLUESKY.replace('app_password = "env:BLUESKY_APP_PASSWORD"\n', ""), "(sky).app_password: is required"),
+        (BLUESKY + 'link_card = "no"\n', "(sky).link_card: expected true or false"),
+        (BLUESKY + 'api_base = "bsky.social"\n', "(sky).api_base: expected an http(s) URL"),
     ],
 )
 def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory, channels: str, message: str) -> None:
@@ -45,14 +59,17 @@ def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory,
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize(("channels", "key", "var"), [(MASTODON, "access_token", "MASTODON_TOKEN")])
+@pytest.mark.parametrize(
+    ("channels", "key", "var"),
+    [(MASTODON, "access_token", "MASTODON_TOKEN"), (BLUESKY, "app_password", "BLUESKY_APP_PASSWORD")],
+)
 def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channels: str, key: str, var: str) -> None:
     with pytest.raises(ConfigError, match=f"{key}: environment variable {var} is not set"):
         make_config(channels=channels, environ={}, calendars="")
 
 
-@pytest.mark.parametrize(("channels", "key"), [(MASTODON, "access_token")])
+@pytest.mark.parametrize(("channels", "key"), [(MASTODON, "access_token"), (BLUESKY, "app_password")])
 def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory, channels: str, key: str) -> None:
-    written = channels.replace(f'{key} = "env:', f'{key} = "').replace('_TOKEN"', '_TOKEN_VALUE"')
+    written = channels.replace(f'{key} = "env:', f'{key} = "')  # the value itself in the file
     with pytest.raises(ConfigError, match=f"{key}: secrets are read from the environment"):
         make_config(channels=written, environ=ENV, calendars="")
