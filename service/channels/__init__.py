@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -147,6 +148,27 @@ def _bluesky(cfg: Config, ch: ChannelConfig) -> Channel:
     )
 
 
+def _linkedin(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .linkedin import DEFAULT_API_BASE, DEFAULT_VERSION, LinkedInChannel
+
+    opts = _Options(cfg, ch, {"api_base", "organization", "access_token", "timeout_seconds", "version"})
+    organization = opts.text("organization", required=True) or ""
+    if not re.fullmatch(r"urn:li:organization:\d+", organization):
+        raise opts.fail("organization", f"expected urn:li:organization:<number>, got {organization[:60]!r}")
+    version = opts.text("version", DEFAULT_VERSION) or DEFAULT_VERSION
+    if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", version):
+        raise opts.fail("version", f"expected a LinkedIn-Version such as {DEFAULT_VERSION!r} (YYYYMM), got {version!r}")
+    return LinkedInChannel(
+        ch.name,
+        ch.network,
+        organization=organization,
+        access_token=opts.text("access_token", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        version=version,
+        timeout=_timeout(cfg, opts),
+    )
+
+
 def _language(opts: _Options) -> str | None:
     value = opts.text("language")
     if value is not None and not (2 <= len(value) <= 3 and value.isalpha() and value.islower()):
@@ -161,6 +183,7 @@ FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "webhook": _webhook,
     "mastodon": _mastodon,
     "bluesky": _bluesky,
+    "linkedin": _linkedin,
 }
 
 

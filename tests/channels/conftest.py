@@ -16,11 +16,14 @@ import pytest
 
 from service.channels.base import Channel, OutgoingPost
 from service.channels.bluesky import BlueskyChannel
+from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.channels.outbox import OutboxChannel
 from service.channels.webhook import WebhookChannel
 from service.channels.x import XChannel
 from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
+from tests.fakes.linkedin import TOKEN as LINKEDIN_TOKEN
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import FakeReceiver
@@ -112,7 +115,7 @@ class Harness:
 
 
 # The network channels built on rest.ApiClient, each against its fake (tests/fakes/<kind>.py).
-NETWORK_KINDS = ["mastodon", "bluesky"]
+NETWORK_KINDS = ["mastodon", "bluesky", "linkedin"]
 KINDS = ["outbox", "x", "webhook", "webhook-idempotent", *NETWORK_KINDS]
 ALL_CAPS = {"reject", "lose", "rate", "auth"}
 
@@ -133,6 +136,14 @@ def network_channel(kind: str) -> Iterator[tuple[Channel, Any]]:
             )
             yield bs, sky
             bs.close()
+        return
+    if kind == "linkedin":
+        with FakeLinkedIn(hang=2.0) as li:
+            org = LinkedInChannel(
+                "test", "linkedin", api_base=li.url, organization=ORGANIZATION, access_token=LINKEDIN_TOKEN, timeout=0.5
+            )
+            yield org, li
+            org.close()
         return
     raise AssertionError(kind)
 

@@ -8,6 +8,7 @@ import pytest
 
 from service.channels import build_channels
 from service.channels.bluesky import BlueskyChannel
+from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.errors import ConfigError
 from tests.conftest import ConfigFactory
@@ -26,13 +27,21 @@ kind = "bluesky"
 handle = "clinic.example.org"
 app_password = "env:BLUESKY_APP_PASSWORD"
 """
-ENV = {"MASTODON_TOKEN": "t0ken", "BLUESKY_APP_PASSWORD": "abcd-efgh"}
+LINKEDIN = """
+[[channels]]
+name = "li"
+kind = "linkedin"
+organization = "urn:li:organization:5515715"
+access_token = "env:LINKEDIN_TOKEN"
+"""
+ENV = {"MASTODON_TOKEN": "t0ken", "BLUESKY_APP_PASSWORD": "abcd-efgh", "LINKEDIN_TOKEN": "li-t0ken"}
 
 
 def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: ConfigFactory) -> None:
-    built = build_channels(make_config(channels=MASTODON + BLUESKY, environ=ENV, calendars=""))
+    built = build_channels(make_config(channels=MASTODON + BLUESKY + LINKEDIN, environ=ENV, calendars=""))
     assert isinstance(built["masto"], MastodonChannel) and built["masto"].network == "mastodon"
     assert isinstance(built["sky"], BlueskyChannel) and built["sky"].network == "bluesky"
+    assert isinstance(built["li"], LinkedInChannel) and built["li"].network == "linkedin"
 
 
 @pytest.mark.parametrize(
@@ -50,6 +59,10 @@ def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: Conf
         (BLUESKY.replace('app_password = "env:BLUESKY_APP_PASSWORD"\n', ""), "(sky).app_password: is required"),
         (BLUESKY + 'link_card = "no"\n', "(sky).link_card: expected true or false"),
         (BLUESKY + 'api_base = "bsky.social"\n', "(sky).api_base: expected an http(s) URL"),
+        (LINKEDIN.replace("urn:li:organization:5515715", "5515715"), "(li).organization: expected urn:li:organization"),
+        (LINKEDIN.replace('organization = "urn:li:organization:5515715"\n', ""), "(li).organization: is required"),
+        (LINKEDIN + 'version = "2025-06"\n', "(li).version: expected a LinkedIn-Version"),
+        (LINKEDIN.replace('access_token = "env:LINKEDIN_TOKEN"\n', ""), "(li).access_token: is required"),
     ],
 )
 def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory, channels: str, message: str) -> None:
@@ -61,14 +74,20 @@ def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory,
 
 @pytest.mark.parametrize(
     ("channels", "key", "var"),
-    [(MASTODON, "access_token", "MASTODON_TOKEN"), (BLUESKY, "app_password", "BLUESKY_APP_PASSWORD")],
+    [
+        (MASTODON, "access_token", "MASTODON_TOKEN"),
+        (BLUESKY, "app_password", "BLUESKY_APP_PASSWORD"),
+        (LINKEDIN, "access_token", "LINKEDIN_TOKEN"),
+    ],
 )
 def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channels: str, key: str, var: str) -> None:
     with pytest.raises(ConfigError, match=f"{key}: environment variable {var} is not set"):
         make_config(channels=channels, environ={}, calendars="")
 
 
-@pytest.mark.parametrize(("channels", "key"), [(MASTODON, "access_token"), (BLUESKY, "app_password")])
+@pytest.mark.parametrize(
+    ("channels", "key"), [(MASTODON, "access_token"), (BLUESKY, "app_password"), (LINKEDIN, "access_token")]
+)
 def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory, channels: str, key: str) -> None:
     written = channels.replace(f'{key} = "env:', f'{key} = "')  # the value itself in the file
     with pytest.raises(ConfigError, match=f"{key}: secrets are read from the environment"):
