@@ -169,6 +169,27 @@ def _linkedin(cfg: Config, ch: ChannelConfig) -> Channel:
     )
 
 
+def _facebook(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .facebook import DEFAULT_API_BASE, DEFAULT_VERSION, FacebookChannel
+
+    opts = _Options(cfg, ch, {"api_base", "page_id", "access_token", "timeout_seconds", "version"})
+    page_id = opts.text("page_id", required=True) or ""
+    if not page_id.isdigit():
+        raise opts.fail("page_id", f"expected the Page's numeric id, got {page_id[:40]!r}")
+    version = opts.text("version", DEFAULT_VERSION) or DEFAULT_VERSION
+    if not re.fullmatch(r"v\d+\.\d+", version):
+        raise opts.fail("version", f"expected a Graph API version such as {DEFAULT_VERSION!r}, got {version!r}")
+    return FacebookChannel(
+        ch.name,
+        ch.network,
+        page_id=page_id,
+        access_token=opts.text("access_token", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        version=version,
+        timeout=_timeout(cfg, opts),
+    )
+
+
 def _language(opts: _Options) -> str | None:
     value = opts.text("language")
     if value is not None and not (2 <= len(value) <= 3 and value.isalpha() and value.islower()):
@@ -184,6 +205,7 @@ FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "mastodon": _mastodon,
     "bluesky": _bluesky,
     "linkedin": _linkedin,
+    "facebook": _facebook,
 }
 
 

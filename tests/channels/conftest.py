@@ -16,12 +16,15 @@ import pytest
 
 from service.channels.base import Channel, OutgoingPost
 from service.channels.bluesky import BlueskyChannel
+from service.channels.facebook import FacebookChannel
 from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.channels.outbox import OutboxChannel
 from service.channels.webhook import WebhookChannel
 from service.channels.x import XChannel
 from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakes.facebook import PAGE_ID, FakeFacebook
+from tests.fakes.facebook import TOKEN as FACEBOOK_TOKEN
 from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
 from tests.fakes.linkedin import TOKEN as LINKEDIN_TOKEN
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
@@ -115,7 +118,7 @@ class Harness:
 
 
 # The network channels built on rest.ApiClient, each against its fake (tests/fakes/<kind>.py).
-NETWORK_KINDS = ["mastodon", "bluesky", "linkedin"]
+NETWORK_KINDS = ["mastodon", "bluesky", "linkedin", "facebook"]
 KINDS = ["outbox", "x", "webhook", "webhook-idempotent", *NETWORK_KINDS]
 ALL_CAPS = {"reject", "lose", "rate", "auth"}
 
@@ -144,6 +147,14 @@ def network_channel(kind: str) -> Iterator[tuple[Channel, Any]]:
             )
             yield org, li
             org.close()
+        return
+    if kind == "facebook":
+        with FakeFacebook(hang=2.0) as graph:
+            page = FacebookChannel(
+                "test", "facebook", api_base=graph.url, page_id=PAGE_ID, access_token=FACEBOOK_TOKEN, timeout=0.5
+            )
+            yield page, graph
+            page.close()
         return
     raise AssertionError(kind)
 

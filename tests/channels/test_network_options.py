@@ -8,6 +8,7 @@ import pytest
 
 from service.channels import build_channels
 from service.channels.bluesky import BlueskyChannel
+from service.channels.facebook import FacebookChannel
 from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.errors import ConfigError
@@ -34,14 +35,27 @@ kind = "linkedin"
 organization = "urn:li:organization:5515715"
 access_token = "env:LINKEDIN_TOKEN"
 """
-ENV = {"MASTODON_TOKEN": "t0ken", "BLUESKY_APP_PASSWORD": "abcd-efgh", "LINKEDIN_TOKEN": "li-t0ken"}
+FACEBOOK = """
+[[channels]]
+name = "fb"
+kind = "facebook"
+page_id = "104000000000001"
+access_token = "env:FACEBOOK_PAGE_TOKEN"
+"""
+ENV = {
+    "MASTODON_TOKEN": "t0ken",
+    "BLUESKY_APP_PASSWORD": "abcd-efgh",
+    "LINKEDIN_TOKEN": "li-t0ken",
+    "FACEBOOK_PAGE_TOKEN": "fb-t0ken",
+}
 
 
 def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: ConfigFactory) -> None:
-    built = build_channels(make_config(channels=MASTODON + BLUESKY + LINKEDIN, environ=ENV, calendars=""))
+    built = build_channels(make_config(channels=MASTODON + BLUESKY + LINKEDIN + FACEBOOK, environ=ENV, calendars=""))
     assert isinstance(built["masto"], MastodonChannel) and built["masto"].network == "mastodon"
     assert isinstance(built["sky"], BlueskyChannel) and built["sky"].network == "bluesky"
     assert isinstance(built["li"], LinkedInChannel) and built["li"].network == "linkedin"
+    assert isinstance(built["fb"], FacebookChannel) and built["fb"].network == "facebook"
 
 
 @pytest.mark.parametrize(
@@ -63,6 +77,9 @@ def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: Conf
         (LINKEDIN.replace('organization = "urn:li:organization:5515715"\n', ""), "(li).organization: is required"),
         (LINKEDIN + 'version = "2025-06"\n', "(li).version: expected a LinkedIn-Version"),
         (LINKEDIN.replace('access_token = "env:LINKEDIN_TOKEN"\n', ""), "(li).access_token: is required"),
+        (FACEBOOK.replace('"104000000000001"', '"clinic-page"'), "(fb).page_id: expected the Page's numeric id"),
+        (FACEBOOK + 'version = "21"\n', "(fb).version: expected a Graph API version"),
+        (FACEBOOK.replace('access_token = "env:FACEBOOK_PAGE_TOKEN"\n', ""), "(fb).access_token: is required"),
     ],
 )
 def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory, channels: str, message: str) -> None:
@@ -78,6 +95,7 @@ def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory,
         (MASTODON, "access_token", "MASTODON_TOKEN"),
         (BLUESKY, "app_password", "BLUESKY_APP_PASSWORD"),
         (LINKEDIN, "access_token", "LINKEDIN_TOKEN"),
+        (FACEBOOK, "access_token", "FACEBOOK_PAGE_TOKEN"),
     ],
 )
 def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channels: str, key: str, var: str) -> None:
@@ -86,7 +104,8 @@ def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channel
 
 
 @pytest.mark.parametrize(
-    ("channels", "key"), [(MASTODON, "access_token"), (BLUESKY, "app_password"), (LINKEDIN, "access_token")]
+    ("channels", "key"),
+    [(MASTODON, "access_token"), (BLUESKY, "app_password"), (LINKEDIN, "access_token"), (FACEBOOK, "access_token")],
 )
 def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory, channels: str, key: str) -> None:
     written = channels.replace(f'{key} = "env:', f'{key} = "')  # the value itself in the file
