@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -109,11 +110,102 @@ def _webhook(cfg: Config, ch: ChannelConfig) -> Channel:
     )
 
 
+def _mastodon(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .mastodon import MastodonChannel
+
+    opts = _Options(cfg, ch, {"api_base", "access_token", "timeout_seconds", "visibility", "language", "images"})
+    visibility = opts.text("visibility", "public") or "public"
+    if visibility not in ("public", "unlisted"):
+        raise opts.fail("visibility", f"expected public or unlisted, got {visibility!r}")
+    return MastodonChannel(
+        ch.name,
+        ch.network,
+        api_base=opts.url("api_base", required=True) or "",
+        access_token=opts.text("access_token", required=True) or "",
+        timeout=_timeout(cfg, opts),
+        visibility=visibility,
+        language=_language(opts),
+        images=opts.flag("images", True),
+    )
+
+
+def _bluesky(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .bluesky import DEFAULT_API_BASE, BlueskyChannel
+
+    opts = _Options(cfg, ch, {"api_base", "handle", "app_password", "timeout_seconds", "language", "link_card"})
+    handle = opts.text("handle", required=True) or ""
+    if handle.startswith("@") or "." not in handle or any(c.isspace() for c in handle):
+        raise opts.fail("handle", f"expected a handle such as clinic.bsky.social (no @), got {handle[:60]!r}")
+    return BlueskyChannel(
+        ch.name,
+        ch.network,
+        handle=handle,
+        app_password=opts.text("app_password", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        timeout=_timeout(cfg, opts),
+        language=_language(opts) or "en",
+        link_card=opts.flag("link_card", True),
+    )
+
+
+def _linkedin(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .linkedin import DEFAULT_API_BASE, DEFAULT_VERSION, LinkedInChannel
+
+    opts = _Options(cfg, ch, {"api_base", "organization", "access_token", "timeout_seconds", "version"})
+    organization = opts.text("organization", required=True) or ""
+    if not re.fullmatch(r"urn:li:organization:\d+", organization):
+        raise opts.fail("organization", f"expected urn:li:organization:<number>, got {organization[:60]!r}")
+    version = opts.text("version", DEFAULT_VERSION) or DEFAULT_VERSION
+    if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", version):
+        raise opts.fail("version", f"expected a LinkedIn-Version such as {DEFAULT_VERSION!r} (YYYYMM), got {version!r}")
+    return LinkedInChannel(
+        ch.name,
+        ch.network,
+        organization=organization,
+        access_token=opts.text("access_token", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        version=version,
+        timeout=_timeout(cfg, opts),
+    )
+
+
+def _facebook(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .facebook import DEFAULT_API_BASE, DEFAULT_VERSION, FacebookChannel
+
+    opts = _Options(cfg, ch, {"api_base", "page_id", "access_token", "timeout_seconds", "version"})
+    page_id = opts.text("page_id", required=True) or ""
+    if not page_id.isdigit():
+        raise opts.fail("page_id", f"expected the Page's numeric id, got {page_id[:40]!r}")
+    version = opts.text("version", DEFAULT_VERSION) or DEFAULT_VERSION
+    if not re.fullmatch(r"v\d+\.\d+", version):
+        raise opts.fail("version", f"expected a Graph API version such as {DEFAULT_VERSION!r}, got {version!r}")
+    return FacebookChannel(
+        ch.name,
+        ch.network,
+        page_id=page_id,
+        access_token=opts.text("access_token", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        version=version,
+        timeout=_timeout(cfg, opts),
+    )
+
+
+def _language(opts: _Options) -> str | None:
+    value = opts.text("language")
+    if value is not None and not (2 <= len(value) <= 3 and value.isalpha() and value.islower()):
+        raise opts.fail("language", f"expected an ISO 639 code such as 'en', got {value[:20]!r}")
+    return value
+
+
 # kind -> factory; config.CHANNEL_KINDS lists the kinds the config accepts.
 FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "outbox": _outbox,
     "x": _x,
     "webhook": _webhook,
+    "mastodon": _mastodon,
+    "bluesky": _bluesky,
+    "linkedin": _linkedin,
+    "facebook": _facebook,
 }
 
 

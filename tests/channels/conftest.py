@@ -6,6 +6,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +15,20 @@ from typing import Any
 import pytest
 
 from service.channels.base import Channel, OutgoingPost
+from service.channels.bluesky import BlueskyChannel
+from service.channels.facebook import FacebookChannel
+from service.channels.linkedin import LinkedInChannel
+from service.channels.mastodon import MastodonChannel
 from service.channels.outbox import OutboxChannel
 from service.channels.webhook import WebhookChannel
 from service.channels.x import XChannel
+from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakes.facebook import PAGE_ID, FakeFacebook
+from tests.fakes.facebook import TOKEN as FACEBOOK_TOKEN
+from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
+from tests.fakes.linkedin import TOKEN as LINKEDIN_TOKEN
+from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.webhook import FakeReceiver
 from tests.fakes.x_api import CREDENTIALS, FakeX
 
@@ -70,6 +82,8 @@ class Harness:
             return [r["text"] for r in recs if r["post_id"] == post.post_id]
         if self.kind == "x":
             return [t["original_text"] for t in self.backend.tweets if t["original_text"] == post.text]
+        if self.kind in NETWORK_KINDS:
+            return [t for t in self.backend.texts() if t == post.text]
         return [d["body"]["text"] for d in self.backend.deliveries if d["body"]["post_id"] == post.post_id]
 
     def break_next(self) -> None:
@@ -92,10 +106,57 @@ class Harness:
 
     def lose_answer_next(self) -> None:
         """The next publish reaches the destination, but its answer never comes back."""
-        self.backend.fail_next("timeout_after_create" if self.kind == "x" else "timeout_after_delivery")
+        self.backend.fail_next("timeout_after_delivery" if self.kind == "webhook" else "timeout_after_create")
+
+    def rate_limit_next(self) -> None:
+        """The next publish meets the network's rate limit (with its reset time)."""
+        self.backend.fail_next("429")
+
+    def revoke_next(self) -> None:
+        """The next publish meets an expired or revoked token."""
+        self.backend.fail_next("401")
 
 
-KINDS = ["outbox", "x", "webhook", "webhook-idempotent"]
+# The network channels built on rest.ApiClient, each against its fake (tests/fakes/<kind>.py).
+NETWORK_KINDS = ["mastodon", "bluesky", "linkedin", "facebook"]
+KINDS = ["outbox", "x", "webhook", "webhook-idempotent", *NETWORK_KINDS]
+ALL_CAPS = {"reject", "lose", "rate", "auth"}
+
+
+@contextmanager
+def network_channel(kind: str) -> Iterator[tuple[Channel, Any]]:
+    """A network channel of `kind` talking real HTTP to its local fake (short timeouts, fake hangs 2 s)."""
+    if kind == "mastodon":
+        with FakeMastodon(hang=2.0) as fake:
+            ch = MastodonChannel("test", "mastodon", api_base=fake.url, access_token=MASTODON_TOKEN, timeout=0.5)
+            yield ch, fake
+            ch.close()
+        return
+    if kind == "bluesky":
+        with FakeBluesky(hang=2.0) as sky:
+            bs = BlueskyChannel(
+                "test", "bluesky", api_base=sky.url, handle=HANDLE, app_password=APP_PASSWORD, timeout=0.5
+            )
+            yield bs, sky
+            bs.close()
+        return
+    if kind == "linkedin":
+        with FakeLinkedIn(hang=2.0) as li:
+            org = LinkedInChannel(
+                "test", "linkedin", api_base=li.url, organization=ORGANIZATION, access_token=LINKEDIN_TOKEN, timeout=0.5
+            )
+            yield org, li
+            org.close()
+        return
+    if kind == "facebook":
+        with FakeFacebook(hang=2.0) as graph:
+            page = FacebookChannel(
+                "test", "facebook", api_base=graph.url, page_id=PAGE_ID, access_token=FACEBOOK_TOKEN, timeout=0.5
+            )
+            yield page, graph
+            page.close()
+        return
+    raise AssertionError(kind)
 
 
 @pytest.fixture(params=KINDS)
@@ -106,13 +167,17 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
         path = tmp_path / "instance" / "outbox.jsonl"
         yield Harness("outbox", OutboxChannel("test", "x", path), "x", path=path)
         return
+    if kind in NETWORK_KINDS:
+        with network_channel(kind) as (ch, fake):
+            yield Harness(kind, ch, ch.network, backend=fake, caps=ALL_CAPS)
+        return
     if kind == "x":
         with FakeX(hang=2.0) as fake:
             ch = XChannel("test", "x", api_base=fake.url, timeout=0.5, **CREDENTIALS)
-            yield Harness("x", ch, "x", backend=fake, caps={"reject", "lose"})
+            yield Harness("x", ch, "x", backend=fake, caps=ALL_CAPS)
             ch.close()
         return
     with FakeReceiver(dedupe=kind.endswith("idempotent"), hang=2.0) as receiver:
         ch = WebhookChannel("test", "webhook", url=receiver.url, idempotent=kind.endswith("idempotent"), timeout=0.5)
-        yield Harness("webhook", ch, "webhook", backend=receiver, caps={"reject", "lose"})
+        yield Harness("webhook", ch, "webhook", backend=receiver, caps=ALL_CAPS)
         ch.close()

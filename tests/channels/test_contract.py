@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import OutcomeUnknown, RejectedError, RetryableError
+from service.errors import AuthError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
 from tests.channels.conftest import Harness, outgoing
 
 
@@ -82,4 +82,38 @@ def test_a_lost_answer_is_an_unknown_outcome_that_reconcile_settles_without_a_se
         assert harness.kind == "webhook" and not getattr(harness.channel, "idempotent", False)
     else:
         assert found is not None
+    assert harness.delivered(post) == [post.text]
+
+
+def test_a_rate_limit_says_when_to_try_again_and_posts_nothing(harness: Harness) -> None:
+    if "rate" not in harness.caps:
+        pytest.skip("the outbox has no rate limit of its own")
+    post = outgoing()
+    harness.rate_limit_next()
+    with pytest.raises(RateLimited) as info:
+        harness.channel.publish(post)
+    assert info.value.retry_at is not None
+    assert harness.delivered(post) == []
+
+
+def test_a_revoked_token_asks_for_reconnecting_and_posts_nothing(harness: Harness) -> None:
+    if "auth" not in harness.caps:
+        pytest.skip("no credentials to revoke")
+    post = outgoing()
+    harness.revoke_next()
+    with pytest.raises(AuthError):
+        harness.channel.publish(post)
+    assert harness.delivered(post) == []
+
+
+def test_publishing_the_same_post_again_after_a_lost_answer_never_posts_twice(harness: Harness) -> None:
+    """The worst case: the answer was lost and the retry went out before anyone reconciled."""
+    if harness.kind not in ("mastodon", "bluesky"):
+        pytest.skip("this channel has no idempotency key: reconcile settles a lost answer instead")
+    post = outgoing()
+    harness.lose_answer_next()
+    with pytest.raises(OutcomeUnknown):
+        harness.channel.publish(post)
+    again = harness.channel.publish(post)
+    assert again.external_id
     assert harness.delivered(post) == [post.text]
