@@ -8,13 +8,12 @@ or the preview card; a post without a link is matched on its text.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+from bs4 import BeautifulSoup, Tag
 
 from ..campaigns.fitting import rules_for
 from ..errors import AuthError, ChannelError, DuplicateContent, OutcomeUnknown, RetryableError
@@ -27,8 +26,6 @@ log = logging.getLogger(__name__)
 # Pages of 40 statuses (Mastodon's maximum) read by reconcile before it gives up ("unsure").
 RECONCILE_PAGES = 3
 RECONCILE_SLACK = timedelta(minutes=10)
-_TAG = re.compile(r"<[^>]+>")
-_HREF = re.compile(r"""href=["']([^"']+)["']""")
 
 
 class MastodonChannel:
@@ -175,19 +172,19 @@ def _error(name: str, doing: str, resp: requests.Response) -> Exception:
     return rest.generic_error(f"{name}: Mastodon refused the post: {message}", status)
 
 
-def _plain(content: str) -> str:
+def _plain(soup: BeautifulSoup) -> str:
     """A status's HTML content as plain text (paragraphs and line breaks become spaces)."""
-    return " ".join(html.unescape(_TAG.sub(" ", content)).split())
+    return " ".join(soup.get_text(" ").split())
 
 
 def _matches(status: dict[str, Any], post: OutgoingPost) -> bool:
     """The tracked link in the content's links or the card, else the same text."""
-    content = str(status.get("content") or "")
+    soup = BeautifulSoup(str(status.get("content") or ""), "html.parser")
     if post.link:
         wanted = post.link.rstrip("/")
-        links = [html.unescape(h) for h in _HREF.findall(content)]
+        links = [str(a["href"]) for a in soup.find_all("a", href=True) if isinstance(a, Tag)]
         card = status.get("card") or {}
         if isinstance(card, dict) and card.get("url"):
             links.append(str(card["url"]))
-        return any(link.rstrip("/") == wanted for link in links) or wanted in _plain(content)
-    return _plain(content) == " ".join(post.text.split())
+        return any(link.rstrip("/") == wanted for link in links) or wanted in _plain(soup)
+    return _plain(soup) == " ".join(post.text.split())
