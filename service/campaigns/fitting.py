@@ -15,6 +15,8 @@ from .xcount import weighted_length
 
 # Mastodon counts every http(s) link as 23 characters, whatever its length.
 _LINK_RE = re.compile(r"https?://[^\s<>\"]+", re.I)
+# A hashtag as Instagram counts one: '#' not inside a word or link, then word characters, not all digits.
+_HASHTAG_RE = re.compile(r"(?<![\w/#&])#(?=\w*[^\W\d])\w+")
 MIN_TITLE = 24  # a title is never cut shorter than this (with its ellipsis)
 ELLIPSIS = "…"
 
@@ -27,6 +29,7 @@ class NetworkRules:
     limit: int
     link_length: int | None  # every link counts as this many characters; None: as written
     counting: str  # "twitter" (X's weighted count), "graphemes", "chars"
+    max_hashtags: int | None = None  # Instagram refuses a caption with more
 
 
 NETWORK_RULES: dict[str, NetworkRules] = {
@@ -35,7 +38,7 @@ NETWORK_RULES: dict[str, NetworkRules] = {
     "mastodon": NetworkRules("mastodon", 500, 23, "chars"),
     "linkedin": NetworkRules("linkedin", 3000, None, "chars"),
     "facebook": NetworkRules("facebook", 63206, None, "chars"),
-    "instagram": NetworkRules("instagram", 2200, None, "chars"),
+    "instagram": NetworkRules("instagram", 2200, None, "chars", max_hashtags=30),
     "webhook": NetworkRules("webhook", 4000, None, "chars"),
 }
 
@@ -60,6 +63,20 @@ def text_length(text: str, network: str) -> int:
     if rules.counting == "graphemes":
         return len(text) if text.isascii() else _graphemes(unicodedata.normalize("NFC", text))
     return len(text)
+
+
+def hashtag_count(text: str) -> int:
+    """How many hashtags `text` has (links and '#1'-style numbers are not hashtags)."""
+    return len(_HASHTAG_RE.findall(_LINK_RE.sub(" ", text)))
+
+
+def hashtag_problem(text: str, network: str) -> str | None:
+    """Why `text` has too many hashtags for `network`, or None."""
+    most = rules_for(network).max_hashtags
+    count = hashtag_count(text) if most is not None else 0
+    if most is not None and count > most:
+        return f"too many hashtags for {network}: {count}/{most}"
+    return None
 
 
 def fits(text: str, network: str) -> bool:
@@ -116,7 +133,8 @@ def fit_text(render: Callable[[Mapping[str, Any]], str], values: Mapping[str, An
     text = render(values)
     length = text_length(text, network)
     if length <= limit:
-        return Fitted(text, length, limit)
+        # Hashtags are never dropped (the coordinator chose them): too many holds the post.
+        return Fitted(text, length, limit, problem=hashtag_problem(text, network))
     trimmed = dict(values)
     shortened: list[str] = []
     if trimmed.get("description"):

@@ -176,9 +176,7 @@ def _facebook(cfg: Config, ch: ChannelConfig) -> Channel:
     page_id = opts.text("page_id", required=True) or ""
     if not page_id.isdigit():
         raise opts.fail("page_id", f"expected the Page's numeric id, got {page_id[:40]!r}")
-    version = opts.text("version", DEFAULT_VERSION) or DEFAULT_VERSION
-    if not re.fullmatch(r"v\d+\.\d+", version):
-        raise opts.fail("version", f"expected a Graph API version such as {DEFAULT_VERSION!r}, got {version!r}")
+    version = _graph_version(opts, DEFAULT_VERSION)
     return FacebookChannel(
         ch.name,
         ch.network,
@@ -188,6 +186,31 @@ def _facebook(cfg: Config, ch: ChannelConfig) -> Channel:
         version=version,
         timeout=_timeout(cfg, opts),
     )
+
+
+def _instagram(cfg: Config, ch: ChannelConfig) -> Channel:
+    from .instagram import DEFAULT_API_BASE, DEFAULT_VERSION, InstagramChannel
+
+    opts = _Options(cfg, ch, {"api_base", "account_id", "access_token", "timeout_seconds", "version"})
+    account_id = opts.text("account_id", required=True) or ""
+    if not account_id.isdigit():
+        raise opts.fail("account_id", f"expected the Instagram account's numeric id, got {account_id[:40]!r}")
+    return InstagramChannel(
+        ch.name,
+        ch.network,
+        account_id=account_id,
+        access_token=opts.text("access_token", required=True) or "",
+        api_base=opts.url("api_base", DEFAULT_API_BASE) or DEFAULT_API_BASE,
+        version=_graph_version(opts, DEFAULT_VERSION),
+        timeout=_timeout(cfg, opts),
+    )
+
+
+def _graph_version(opts: _Options, default: str) -> str:
+    version = opts.text("version", default) or default
+    if not re.fullmatch(r"v\d+\.\d+", version):
+        raise opts.fail("version", f"expected a Graph API version such as {default!r}, got {version!r}")
+    return version
 
 
 def _language(opts: _Options) -> str | None:
@@ -206,6 +229,7 @@ FACTORIES: dict[str, Callable[[Config, ChannelConfig], Channel]] = {
     "bluesky": _bluesky,
     "linkedin": _linkedin,
     "facebook": _facebook,
+    "instagram": _instagram,
 }
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..campaigns.fitting import NetworkRules, fits, rules_for, text_length
+from ..campaigns.fitting import NetworkRules, fits, hashtag_problem, rules_for, text_length
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,13 @@ class PublishResult:
 
 
 def text_problems(text: str, network: str) -> list[str]:
-    """What every channel checks: a non-empty text within the network's length, counted as it counts."""
+    """What every channel checks: a non-empty text within the network's length (counted as it counts) and hashtags."""
     if not text.strip():
         return ["empty text"]
     if not fits(text, network):
         return [f"too long for {network}: {text_length(text, network)}/{rules_for(network).limit}"]
-    return []
+    hashtags = hashtag_problem(text, network)
+    return [hashtags] if hashtags else []
 
 
 class Channel(Protocol):

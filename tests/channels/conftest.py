@@ -17,6 +17,7 @@ import pytest
 from service.channels.base import Channel, OutgoingPost
 from service.channels.bluesky import BlueskyChannel
 from service.channels.facebook import FacebookChannel
+from service.channels.instagram import InstagramChannel
 from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.channels.outbox import OutboxChannel
@@ -25,6 +26,8 @@ from service.channels.x import XChannel
 from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from tests.fakes.facebook import PAGE_ID, FakeFacebook
 from tests.fakes.facebook import TOKEN as FACEBOOK_TOKEN
+from tests.fakes.instagram import ACCOUNT_ID, FakeInstagram
+from tests.fakes.instagram import TOKEN as INSTAGRAM_TOKEN
 from tests.fakes.linkedin import ORGANIZATION, FakeLinkedIn
 from tests.fakes.linkedin import TOKEN as LINKEDIN_TOKEN
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
@@ -34,6 +37,9 @@ from tests.fakes.x_api import CREDENTIALS, FakeX
 
 _ids = itertools.count(1000)
 WHEN = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
+IMAGE_URL = "https://example.org/banner.png"
+# Kinds that cannot post without an image: their harness gives every post one.
+NEEDS_IMAGE = {"instagram"}
 
 
 def outgoing(text: str | None = None, link: bool = True, network: str = "x", **kw: Any) -> OutgoingPost:
@@ -71,6 +77,12 @@ class Harness:
     backend: Any = None
     path: Path | None = None
     caps: set[str] = field(default_factory=set)
+
+    def post(self, **kw: Any) -> OutgoingPost:
+        """A post for this channel (with an image where the network requires one)."""
+        if self.kind in NEEDS_IMAGE:
+            kw.setdefault("image_url", IMAGE_URL)
+        return outgoing(**kw)
 
     def delivered(self, post: OutgoingPost) -> list[str]:
         """The texts of this post the destination acted on."""
@@ -118,7 +130,7 @@ class Harness:
 
 
 # The network channels built on rest.ApiClient, each against its fake (tests/fakes/<kind>.py).
-NETWORK_KINDS = ["mastodon", "bluesky", "linkedin", "facebook"]
+NETWORK_KINDS = ["mastodon", "bluesky", "linkedin", "facebook", "instagram"]
 KINDS = ["outbox", "x", "webhook", "webhook-idempotent", *NETWORK_KINDS]
 ALL_CAPS = {"reject", "lose", "rate", "auth"}
 
@@ -155,6 +167,14 @@ def network_channel(kind: str) -> Iterator[tuple[Channel, Any]]:
             )
             yield page, graph
             page.close()
+        return
+    if kind == "instagram":
+        with FakeInstagram(hang=2.0) as ig:
+            account = InstagramChannel(
+                "test", "instagram", api_base=ig.url, account_id=ACCOUNT_ID, access_token=INSTAGRAM_TOKEN, timeout=0.5
+            )
+            yield account, ig
+            account.close()
         return
     raise AssertionError(kind)
 

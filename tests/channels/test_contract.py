@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 
 from service.errors import AuthError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
-from tests.channels.conftest import Harness, outgoing
+from tests.channels.conftest import Harness
 
 
 def test_validate_accepts_a_fitting_post_and_names_what_is_wrong(harness: Harness) -> None:
-    assert harness.channel.validate(outgoing()) == []
-    assert harness.channel.validate(outgoing(text="   ")) == ["empty text"]
-    too_long = outgoing(text="word " * (harness.channel.rules.limit // 4))
+    assert harness.channel.validate(harness.post()) == []
+    assert harness.channel.validate(harness.post(text="   ")) == ["empty text"]
+    too_long = harness.post(text="word " * (harness.channel.rules.limit // 4))
     problems = harness.channel.validate(too_long)
     assert problems and problems[0].startswith(f"too long for {harness.network}")
 
 
 def test_publish_delivers_the_exact_text_once_and_reconcile_finds_it(harness: Harness) -> None:
-    post = outgoing()
+    post = harness.post()
     result = harness.channel.publish(post)
     assert result.external_id
     assert harness.delivered(post) == [post.text]
@@ -32,8 +32,8 @@ def test_publish_delivers_the_exact_text_once_and_reconcile_finds_it(harness: Ha
 
 
 def test_reconcile_never_claims_a_post_that_is_not_there(harness: Harness) -> None:
-    harness.channel.publish(outgoing())  # another post is there
-    missing = outgoing()
+    harness.channel.publish(harness.post())  # another post is there
+    missing = harness.post()
     try:
         found = harness.channel.reconcile(missing)
     except OutcomeUnknown:
@@ -49,7 +49,7 @@ def test_reconcile_never_claims_a_post_that_is_not_there(harness: Harness) -> No
 
 
 def test_a_temporary_failure_is_retryable_and_the_retry_carries_the_same_text(harness: Harness) -> None:
-    post = outgoing()
+    post = harness.post()
     harness.break_next()
     with pytest.raises(RetryableError):
         harness.channel.publish(post)
@@ -64,14 +64,14 @@ def test_a_refused_post_is_rejected_with_the_networks_message(harness: Harness) 
         pytest.skip("the outbox refuses nothing")
     harness.reject_next()
     with pytest.raises(RejectedError) as info:
-        harness.channel.publish(outgoing())
+        harness.channel.publish(harness.post())
     assert "400" in str(info.value) and str(info.value).startswith("test: ")
 
 
 def test_a_lost_answer_is_an_unknown_outcome_that_reconcile_settles_without_a_second_post(harness: Harness) -> None:
     if "lose" not in harness.caps:
         pytest.skip("the outbox writes a local file: its answer cannot be lost")
-    post = outgoing()
+    post = harness.post()
     harness.lose_answer_next()
     with pytest.raises(OutcomeUnknown):
         harness.channel.publish(post)
@@ -88,7 +88,7 @@ def test_a_lost_answer_is_an_unknown_outcome_that_reconcile_settles_without_a_se
 def test_a_rate_limit_says_when_to_try_again_and_posts_nothing(harness: Harness) -> None:
     if "rate" not in harness.caps:
         pytest.skip("the outbox has no rate limit of its own")
-    post = outgoing()
+    post = harness.post()
     harness.rate_limit_next()
     with pytest.raises(RateLimited) as info:
         harness.channel.publish(post)
@@ -99,7 +99,7 @@ def test_a_rate_limit_says_when_to_try_again_and_posts_nothing(harness: Harness)
 def test_a_revoked_token_asks_for_reconnecting_and_posts_nothing(harness: Harness) -> None:
     if "auth" not in harness.caps:
         pytest.skip("no credentials to revoke")
-    post = outgoing()
+    post = harness.post()
     harness.revoke_next()
     with pytest.raises(AuthError):
         harness.channel.publish(post)
@@ -110,7 +110,7 @@ def test_publishing_the_same_post_again_after_a_lost_answer_never_posts_twice(ha
     """The worst case: the answer was lost and the retry went out before anyone reconciled."""
     if harness.kind not in ("mastodon", "bluesky"):
         pytest.skip("this channel has no idempotency key: reconcile settles a lost answer instead")
-    post = outgoing()
+    post = harness.post()
     harness.lose_answer_next()
     with pytest.raises(OutcomeUnknown):
         harness.channel.publish(post)
