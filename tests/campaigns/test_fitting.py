@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.campaigns.fitting import MIN_TITLE, fit_text, fits, rules_for, shorten_title, text_length
+from service.campaigns.fitting import (
+    MIN_TITLE,
+    fit_text,
+    fits,
+    hashtag_count,
+    hashtag_problem,
+    rules_for,
+    shorten_title,
+    text_length,
+)
 from service.campaigns.templates import render
 
 LINK = "https://go.example.org/r/AbCdEfGh12"
@@ -120,3 +129,13 @@ def test_the_address_and_the_affiliation_go_before_the_title() -> None:
     assert values["title"] in fitted.text  # the title is whole
     assert "1200 N Saguaro" not in fitted.text and "Desert Vista Cancer Center Auditorium" in fitted.text
     assert fitted.shortened is not None and "address dropped" in fitted.shortened
+
+
+def test_instagram_counts_hashtags_and_refuses_more_than_thirty() -> None:
+    assert hashtag_count("#MPN #myelofibrosis at https://example.org/#faq, #1 a#b (#2026Gala)") == 3
+    thirty_one = " ".join(f"#t{i}" for i in range(31))
+    assert hashtag_problem(thirty_one, "instagram") == "too many hashtags for instagram: 31/30"
+    assert hashtag_problem(thirty_one, "x") is None  # only Instagram caps them
+    fitted = fit_text(lambda v: f"Join us {v['tags']}", {"tags": thirty_one}, "instagram")
+    assert fitted.problem == "too many hashtags for instagram: 31/30"
+    assert fitted.text.endswith("#t30")  # hashtags are never dropped to fit

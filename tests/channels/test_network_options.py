@@ -9,6 +9,7 @@ import pytest
 from service.channels import build_channels
 from service.channels.bluesky import BlueskyChannel
 from service.channels.facebook import FacebookChannel
+from service.channels.instagram import InstagramChannel
 from service.channels.linkedin import LinkedInChannel
 from service.channels.mastodon import MastodonChannel
 from service.errors import ConfigError
@@ -42,20 +43,31 @@ kind = "facebook"
 page_id = "104000000000001"
 access_token = "env:FACEBOOK_PAGE_TOKEN"
 """
+INSTAGRAM = """
+[[channels]]
+name = "ig"
+kind = "instagram"
+account_id = "17841400000000001"
+access_token = "env:INSTAGRAM_TOKEN"
+"""
 ENV = {
     "MASTODON_TOKEN": "t0ken",
     "BLUESKY_APP_PASSWORD": "abcd-efgh",
     "LINKEDIN_TOKEN": "li-t0ken",
     "FACEBOOK_PAGE_TOKEN": "fb-t0ken",
+    "INSTAGRAM_TOKEN": "ig-t0ken",
 }
 
 
 def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: ConfigFactory) -> None:
-    built = build_channels(make_config(channels=MASTODON + BLUESKY + LINKEDIN + FACEBOOK, environ=ENV, calendars=""))
+    built = build_channels(
+        make_config(channels=MASTODON + BLUESKY + LINKEDIN + FACEBOOK + INSTAGRAM, environ=ENV, calendars="")
+    )
     assert isinstance(built["masto"], MastodonChannel) and built["masto"].network == "mastodon"
     assert isinstance(built["sky"], BlueskyChannel) and built["sky"].network == "bluesky"
     assert isinstance(built["li"], LinkedInChannel) and built["li"].network == "linkedin"
     assert isinstance(built["fb"], FacebookChannel) and built["fb"].network == "facebook"
+    assert isinstance(built["ig"], InstagramChannel) and built["ig"].network == "instagram"
 
 
 @pytest.mark.parametrize(
@@ -80,6 +92,13 @@ def test_a_mastodon_channel_is_built_with_the_mastodon_network(make_config: Conf
         (FACEBOOK.replace('"104000000000001"', '"clinic-page"'), "(fb).page_id: expected the Page's numeric id"),
         (FACEBOOK + 'version = "21"\n', "(fb).version: expected a Graph API version"),
         (FACEBOOK.replace('access_token = "env:FACEBOOK_PAGE_TOKEN"\n', ""), "(fb).access_token: is required"),
+        (INSTAGRAM.replace('account_id = "17841400000000001"\n', ""), "(ig).account_id: is required"),
+        (INSTAGRAM.replace('"17841400000000001"', '"@clinic"'), "(ig).account_id: expected the Instagram account's"),
+        (INSTAGRAM.replace('access_token = "env:INSTAGRAM_TOKEN"\n', ""), "(ig).access_token: is required"),
+        (INSTAGRAM + 'version = "21.0"\n', "(ig).version: expected a Graph API version"),
+        (INSTAGRAM + 'api_base = "graph.facebook.com"\n', "(ig).api_base: expected an http(s) URL"),
+        (INSTAGRAM + "timeout_seconds = 0\n", "(ig).timeout_seconds: must be between"),
+        (INSTAGRAM + 'page_id = "1"\n', "(ig).page_id: unknown option for a 'instagram' channel"),
     ],
 )
 def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory, channels: str, message: str) -> None:
@@ -96,6 +115,7 @@ def test_bad_options_fail_in_one_line_naming_the_key(make_config: ConfigFactory,
         (BLUESKY, "app_password", "BLUESKY_APP_PASSWORD"),
         (LINKEDIN, "access_token", "LINKEDIN_TOKEN"),
         (FACEBOOK, "access_token", "FACEBOOK_PAGE_TOKEN"),
+        (INSTAGRAM, "access_token", "INSTAGRAM_TOKEN"),
     ],
 )
 def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channels: str, key: str, var: str) -> None:
@@ -105,7 +125,13 @@ def test_a_missing_secret_names_the_variable(make_config: ConfigFactory, channel
 
 @pytest.mark.parametrize(
     ("channels", "key"),
-    [(MASTODON, "access_token"), (BLUESKY, "app_password"), (LINKEDIN, "access_token"), (FACEBOOK, "access_token")],
+    [
+        (MASTODON, "access_token"),
+        (BLUESKY, "app_password"),
+        (LINKEDIN, "access_token"),
+        (FACEBOOK, "access_token"),
+        (INSTAGRAM, "access_token"),
+    ],
 )
 def test_a_secret_written_into_the_file_is_refused(make_config: ConfigFactory, channels: str, key: str) -> None:
     written = channels.replace(f'{key} = "env:', f'{key} = "')  # the value itself in the file

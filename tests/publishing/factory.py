@@ -103,14 +103,15 @@ def due_posts(
     network: str = "x",
     event_in: timedelta = timedelta(days=3),
     per_event: int = 20,
+    image_url: str | None = None,
 ) -> list[int]:
     """`n` posts due at `at` on one channel, spread over events (a post per step and channel)."""
     ids: list[int] = []
     with rt.db.session(write=True) as session:
-        ev, camp = event(session, at + event_in)
+        ev, camp = event(session, at + event_in, image_url=image_url)
         for i in range(n):
             if i and i % per_event == 0:
-                ev, camp = event(session, at + event_in)
+                ev, camp = event(session, at + event_in, image_url=image_url)
             p = post(
                 session, rt.cfg.base_url, ev, camp, at, step=f"step-{i % per_event}", channel=channel, network=network
             )
