@@ -16,7 +16,7 @@ import requests
 
 from ..campaigns.fitting import rules_for
 from ..errors import AuthError, ChannelError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
-from . import http, rest
+from . import http, redact, rest
 from .base import OutgoingPost, PublishResult, text_problems
 from .bluesky_text import facets, record_key
 
@@ -50,6 +50,7 @@ class BlueskyChannel:
         self.language = language
         self.link_card = link_card
         self._password = app_password
+        redact.register(app_password)
         self.api = rest.ApiClient(name, api_base, timeout)
         self._did: str | None = None
         self._access: str | None = None
@@ -147,6 +148,7 @@ class BlueskyChannel:
             self._did = self._access = self._refresh = None
             raise _error(self.name, doing, resp, login=True)
         self._did, self._access, self._refresh = str(data["did"]), str(data["accessJwt"]), data.get("refreshJwt")
+        redact.register(self._access, self._refresh)
 
     def _refresh_session(self) -> None:
         """A new access token from the refresh token; a refused refresh logs in again."""

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from ..errors import AuthError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
-from . import http
+from . import http, redact
 
 # The adapter rewrites scheme and host to `api_base` (and prefixes its path), so requests are
 # written against this placeholder origin: a path is never prefixed twice.
@@ -28,6 +28,9 @@ class ApiClient:
         self.timeout = timeout
         self.session = http.rebased_session(requests.Session(), api_base.rstrip("/"), timeout)
         self.session.headers.update({"User-Agent": "eventpromo/1", **(headers or {})})
+        # A bearer token in a header is this client's secret: libraries must not log it either.
+        auth = str((headers or {}).get("Authorization") or "")
+        redact.register(auth.split(" ", 1)[-1])
 
     def send(self, method: str, path: str, *, doing: str, creates: bool = False, **kw: Any) -> requests.Response:
         """One request; a request that creates something and may have arrived is an OutcomeUnknown."""

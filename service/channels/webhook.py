@@ -17,12 +17,13 @@ import json
 import time
 from datetime import UTC
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from ..campaigns.fitting import rules_for
 from ..errors import AuthError, OutcomeUnknown, RateLimited, RejectedError, RetryableError
-from . import http
+from . import http, redact
 from .base import OutgoingPost, PublishResult, text_problems
 
 SIGNATURE_HEADER = "X-Eventpromo-Signature"
@@ -73,6 +74,9 @@ class WebhookChannel:
         self.secret = secret
         self.idempotent = idempotent
         self.session = http.plain_session(timeout, url)
+        # The URL's path and query are the secret of most chat webhooks (Slack, Teams, Discord).
+        parts = urlsplit(url)
+        redact.register(secret, url, parts.path + (f"?{parts.query}" if parts.query else ""), parts.query)
 
     def validate(self, post: OutgoingPost) -> list[str]:
         """A non-empty text within the network's length."""

@@ -19,7 +19,7 @@ from requests_oauthlib import OAuth1
 
 from ..campaigns.fitting import rules_for
 from ..errors import AuthError, DuplicateContent, OutcomeUnknown, RateLimited, RejectedError, RetryableError
-from . import http
+from . import http, redact
 from .base import OutgoingPost, PublishResult, text_problems
 from .images import ImageUnavailable, fetch_image
 
@@ -68,6 +68,7 @@ class XChannel:
             return_type=requests.Response,  # keeps the rate-limit headers of successful calls
         )
         self._oauth = OAuth1(consumer_key, consumer_secret, access_token, access_token_secret)
+        redact.register(consumer_key, consumer_secret, access_token, access_token_secret)
         http.rebased_session(self.client.session, self.api_base, timeout, signer=self._oauth)
 
     # -- the Channel interface -------------------------------------------------------------------
