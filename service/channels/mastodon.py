@@ -1,5 +1,8 @@
 """Mastodon through its REST API: POST /api/v1/statuses with an Idempotency-Key, images via /api/v2/media.
 
+An image Mastodon answers 202 for is still being processed: it is polled (GET /api/v1/media/:id)
+until it has a `url`, briefly; one still processing after that goes out without the image, noted.
+
 Mastodon keeps an `Idempotency-Key` for an hour: a retry of the same post within it returns the
 status already made instead of a second one. After an unknown outcome, reconcile reads the
 account's recent statuses and looks for the post's tracked link (unique per post) in the content
@@ -9,6 +12,7 @@ or the preview card; a post without a link is matched on its text.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 # Pages of 40 statuses (Mastodon's maximum) read by reconcile before it gives up ("unsure").
 RECONCILE_PAGES = 3
 RECONCILE_SLACK = timedelta(minutes=10)
+# Polls of an image Mastodon answered 202 (still processing) for, all within one request timeout.
+MEDIA_POLL_TRIES = 5
 
 
 class MastodonChannel:
@@ -137,10 +143,37 @@ class MastodonChannel:
             return [], note
         if resp.status_code not in (200, 202):
             raise _error(self.name, "uploading the image", resp)
-        media_id = rest.body(resp).get("id")
+        media = rest.body(resp)
+        media_id = media.get("id")
         if not media_id:
             raise RetryableError(f"{self.name}: the image upload answered without a media id")
+        if resp.status_code == 202 and not media.get("url") and not self._processed(str(media_id)):
+            # Attaching an unprocessed upload is refused (422): better the words on time without it.
+            note = "posted without its image: Mastodon was still processing it"
+            log.warning("%s: post %s: %s", self.name, post.post_id, note)
+            return [], note
         return [str(media_id)], None
+
+    def _processed(self, media_id: str) -> bool:
+        """Poll GET /api/v1/media/:id a few times within one request timeout until it has a `url`."""
+        budget = self.api.timeout
+        deadline = time.monotonic() + budget
+        for attempt in range(MEDIA_POLL_TRIES):
+            if attempt:
+                time.sleep(max(0.0, min(budget / MEDIA_POLL_TRIES, deadline - time.monotonic())))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                resp = self.api.send("GET", f"/api/v1/media/{media_id}", doing="checking the image", timeout=left)
+            except ChannelError:
+                return False
+            # 206 Partial Content: still processing; 200 with a url: ready.
+            if resp.status_code == 200 and rest.body(resp).get("url"):
+                return True
+            if resp.status_code not in (200, 206):
+                return False
+        return False
 
 
 def _message(resp: requests.Response) -> str:

@@ -66,6 +66,31 @@ def test_the_image_is_uploaded_and_attached(fake: FakeMastodon, masto: MastodonC
     assert [m["id"] for m in status["media_attachments"]] == list(fake.media)
 
 
+def test_an_image_still_processing_is_polled_until_it_has_a_url(fake: FakeMastodon, masto: MastodonChannel) -> None:
+    fake.process_polls = 2  # 202 on upload, then 206 twice, then 200 with a url
+    with FakeServer() as files:
+        files.route("GET", "/banner.png", lambda r: Response(200, PNG, {"Content-Type": "image/png"}))
+        result = masto.publish(outgoing(network="mastodon", image_url=files.url + "/banner.png"))
+    assert result.note is None
+    (media_id,) = fake.media
+    assert len(fake.server.received("GET", f"/api/v1/media/{media_id}")) == 3
+    (status,) = fake.posts
+    assert [m["id"] for m in status["media_attachments"]] == [media_id]
+
+
+def test_an_image_still_processing_after_the_budget_is_left_out_with_a_note(
+    fake: FakeMastodon, masto: MastodonChannel
+) -> None:
+    fake.process_polls = 1000
+    with FakeServer() as files:
+        files.route("GET", "/banner.png", lambda r: Response(200, PNG, {"Content-Type": "image/png"}))
+        result = masto.publish(outgoing(network="mastodon", image_url=files.url + "/banner.png"))
+    assert result.note == "posted without its image: Mastodon was still processing it"
+    (status,) = fake.posts
+    assert status["media_attachments"] == []
+    assert 1 <= len(fake.server.received("GET", f"/api/v1/media/{next(iter(fake.media))}")) <= 5
+
+
 def test_an_image_that_cannot_be_fetched_is_left_out_with_a_note(fake: FakeMastodon, masto: MastodonChannel) -> None:
     with FakeServer() as files:
         result = masto.publish(outgoing(network="mastodon", image_url=files.url + "/missing.png"))

@@ -2,7 +2,8 @@
 
 Faults for POST /api/v1/statuses, queued with `fail_next(...)`: "429" (X-RateLimit-Reset as ISO time),
 "500", "400", "422-duplicate", "401", "403", "timeout" (hang, nothing created),
-"timeout_after_create" (created, then the answer comes too late).
+"timeout_after_create" (created, then the answer comes too late). `process_polls = n`: uploads are
+answered 202 and GET /api/v1/media/:id answers 206 (still processing) n times before it has a url.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class FakeMastodon(FakeNetwork):
         self.reset_at = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)
         self.keys: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> the status it made
         self.media: dict[str, int] = {}
+        # Uploads answered 202: media id -> how many more GETs answer 206 (still processing).
+        self.processing: dict[str, int] = {}
+        self.process_polls = 0  # set before an upload: answer it 202 and 206 this many times
         self._ids = itertools.count(110_000_000_000_000_001)
         self.server.route("POST", "/api/v1/statuses", self._create)
         self.server.route("POST", "/api/v2/media", self._upload)
@@ -92,6 +96,10 @@ class FakeMastodon(FakeNetwork):
             return Response(503, {"error": "too late"}, delay=self.hang)
         if not text.strip():
             return Response(422, {"error": "Validation failed: Text can't be blank"})
+        with self._lock:
+            unready = any(self.processing.get(m) for m in values.get("media_ids[]") or [])
+        if unready:
+            return Response(422, {"error": "Cannot attach files that have not finished processing. Try again"})
         if (values.get("visibility") or [""])[0] != "public":
             return Response(422, {"error": "Validation failed: visibility"})
         with self._lock:
@@ -115,6 +123,24 @@ class FakeMastodon(FakeNetwork):
         mid = str(next(self._ids))
         with self._lock:
             self.media[mid] = len(req.body)
+            polls = self.process_polls
+        self.server.route("GET", f"/api/v1/media/{mid}", self._media)
+        if polls:
+            with self._lock:
+                self.processing[mid] = polls
+            return Response(202, {"id": mid, "type": "image", "url": None})
+        return Response(200, {"id": mid, "type": "image", "url": f"https://files.example/{mid}.png"})
+
+    def _media(self, req: Request) -> Response:
+        denied = self._denied(req)
+        if denied:
+            return denied
+        mid = req.path.rsplit("/", 1)[-1]
+        with self._lock:
+            left = self.processing.get(mid, 0)
+            self.processing[mid] = max(0, left - 1)
+        if left:
+            return Response(206, {"id": mid, "type": "image", "url": None})
         return Response(200, {"id": mid, "type": "image", "url": f"https://files.example/{mid}.png"})
 
     def _me(self, req: Request) -> Response:
