@@ -1,4 +1,5 @@
-"""A Facebook Page through the Graph API: POST /{version}/{page_id}/feed with the Page access token.
+"""A Facebook Page through the Graph API: POST /{version}/{page_id}/feed (or /photos with the event's
+image) with the Page access token.
 
 Graph errors (rate limits, an expired token, duplicates, blocked posts) are read by `graph.error`.
 The Graph API has no idempotency key: after an unknown outcome, reconcile reads the Page's recent
@@ -55,13 +56,19 @@ class FacebookChannel:
         return text_problems(post.text, self.network)
 
     def publish(self, post: OutgoingPost) -> PublishResult:
-        """Create the Page post once (the tracked link also as `link`, for the preview)."""
-        form = {"message": post.text, **({"link": post.link} if post.link else {})}
-        path = f"{self.prefix}/{self.page_id}/feed"
+        """Create the Page post once: a photo post when the event has an image, else a link post."""
+        if post.image_url:
+            # Facebook fetches the image itself; the photo's story carries the message (link as text).
+            form = {"url": post.image_url, "message": post.text}
+            path = f"{self.prefix}/{self.page_id}/photos"
+        else:
+            form = {"message": post.text, **({"link": post.link} if post.link else {})}
+            path = f"{self.prefix}/{self.page_id}/feed"
         resp = self.api.send("POST", path, doing="posting", creates=True, data=form)
         if resp.status_code != 200:
             raise _error(self.name, "posting", resp)
-        post_id = str(rest.body(resp).get("id") or "")
+        data = rest.body(resp)
+        post_id = str(data.get("post_id") or data.get("id") or "")
         if not post_id:
             raise OutcomeUnknown(f"{self.name}: Facebook answered {resp.status_code} without a post id")
         return PublishResult(external_id=post_id, url=f"https://www.facebook.com/{post_id}")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.channels.facebook import FacebookChannel, regain_at
-from service.errors import AuthError, DuplicateContent, RateLimited, RejectedError, RetryableError
+from service.errors import AuthError, DuplicateContent, OutcomeUnknown, RateLimited, RejectedError, RetryableError
 from tests.channels.conftest import outgoing
 from tests.fakes.facebook import PAGE_ID, REGAIN_MINUTES, TOKEN, VERSION, FakeFacebook
 
@@ -78,3 +78,24 @@ def test_reconcile_pages_through_the_feed(fake: FakeFacebook) -> None:
         assert found is not None and found.external_id == result.external_id
         assert channel.reconcile(outgoing(network="facebook")) is None
         channel.close()
+
+
+def test_a_post_with_an_image_goes_out_as_a_photo_with_the_message(fake: FakeFacebook, fb: FacebookChannel) -> None:
+    post = outgoing(network="facebook", image_url="https://example.org/banner.png")
+    result = fb.publish(post)
+    (req,) = fake.server.received("POST", f"/{VERSION}/{PAGE_ID}/photos")
+    assert TOKEN.encode() not in req.body and fake.server.received("POST", f"/{VERSION}/{PAGE_ID}/feed") == []
+    (photo,) = fake.posts
+    assert photo["image_url"] == "https://example.org/banner.png" and photo["message"] == post.text
+    assert result.external_id == photo["id"]  # the Page post (its story), not the photo object
+    found = fb.reconcile(post)
+    assert found is not None and found.external_id == result.external_id
+
+
+def test_a_photo_post_meets_the_same_graph_errors(fake: FakeFacebook, fb: FacebookChannel) -> None:
+    fake.fail_next("timeout_after_create")
+    post = outgoing(network="facebook", image_url="https://example.org/banner.png")
+    with pytest.raises(OutcomeUnknown):
+        fb.publish(post)
+    found = fb.reconcile(post)
+    assert found is not None and len(fake.posts) == 1

@@ -1,4 +1,4 @@
-"""A local fake of the Graph API for a Page: POST /{v}/{page_id}/feed and GET /{v}/{page_id}/feed.
+"""A local fake of the Graph API for a Page: POST /{v}/{page_id}/feed and /photos, GET /{v}/{page_id}/feed.
 
 Graph errors come as {"error": {"message", "type", "code", ...}}. Faults for POST, queued with
 `fail_next(...)`: "429" (code 32 with X-Business-Use-Case-Usage), "613", "500", "400", "401"
@@ -36,6 +36,7 @@ class FakeFacebook(FakeNetwork):
         path = f"/{VERSION}/{PAGE_ID}/feed"
         self.server.route("POST", path, self._create)
         self.server.route("GET", path, self._feed)
+        self.server.route("POST", f"/{VERSION}/{PAGE_ID}/photos", self._photo)
 
     def _denied(self, req: Request) -> Response | None:
         if self.revoked or req.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -84,6 +85,20 @@ class FakeFacebook(FakeNetwork):
         answer = Response(200, {"id": pid})
         if fault == "timeout_after_create":
             answer.delay = self.hang
+        return answer
+
+    def _photo(self, req: Request) -> Response:
+        """A photo post: {"id": photo id, "post_id": the Page post's id}, which the feed lists."""
+        values = form(req)
+        url = (values.get("url") or [""])[0]
+        if not url:
+            return _graph_error(400, 324, "(#324) Requires upload file")
+        answer = self._create(req)
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            return answer
+        with self._lock:
+            self.posts[-1]["image_url"] = url
+        answer.body = {"id": str(next(self._ids)), "post_id": answer.body["id"]}
         return answer
 
     def _feed(self, req: Request) -> Response:
