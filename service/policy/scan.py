@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .folding import Folded, fold
+from .prefilter import lowered, needs
 
 OK, WARN, HOLD = "ok", "warn", "hold"
 RANK = {OK: 0, WARN: 1, HOLD: 2}
@@ -40,7 +41,11 @@ class Scan:
     masked: str = field(init=False)  # the view with allowed terms blanked out
     covered: list[tuple[int, int]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # False: every rule scans in full (the reference path the differential tests compare with).
+    fast: bool = True
     _sentences: list[tuple[int, int]] | None = None
+    _low: str | None = None
+    _blanked: tuple[int, str] | None = None  # (len(covered) it was made for, the blanked view)
 
     def __post_init__(self) -> None:
         self.view = fold(self.text)
@@ -49,7 +54,18 @@ class Scan:
     def mask(self, start: int, end: int) -> None:
         """Blank out [start, end) of the view for every later rule (an allowed term)."""
         self.masked = self.masked[:start] + " " * (end - start) + self.masked[end:]
+        self._low = None
         self.cover(start, end)
+
+    def lowered(self) -> str:
+        """The masked view as prefilters read it (see prefilter.lowered), made once."""
+        if self._low is None:
+            self._low = lowered(self.masked)
+        return self._low
+
+    def may(self, pattern: re.Pattern[str]) -> bool:
+        """False when `pattern` cannot match the masked view or any blanked copy or slice of it."""
+        return not self.fast or needs(pattern).met(self.lowered())
 
     def cover(self, start: int, end: int) -> None:
         """Mark [start, end) as explained (a link, an allowed number, a reported identifier)."""
@@ -61,10 +77,16 @@ class Scan:
 
     def blanked(self) -> str:
         """The masked view with every explained span blanked (for number rules)."""
+        # Spans are only ever added, and the masked view only changes before the rules run: the
+        # number of spans tells whether the last copy is still current.
+        if self.fast and self._blanked is not None and self._blanked[0] == len(self.covered):
+            return self._blanked[1]
         chars = list(self.masked)
         for a, b in self.covered:
             chars[a:b] = " " * (b - a)
-        return "".join(chars)
+        text = "".join(chars)
+        self._blanked = (len(self.covered), text)
+        return text
 
     def quote(self, start: int, end: int) -> str:
         """The original text behind view span [start, end), on one line and not too long."""
