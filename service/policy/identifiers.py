@@ -79,7 +79,7 @@ def check_ssn(scan: Scan, allow: Allow) -> None:
     """Hold Social Security numbers (123-45-6789, or any number after "SSN")."""
     text = scan.blanked()
     for pattern in (_SSN_LABEL, _SSN):
-        if not scan.may(pattern):
+        if not scan.may(pattern, text):
             continue
         for m in pattern.finditer(text):
             if scan.free(m.start(), m.end()):
@@ -94,9 +94,9 @@ def check_ssn(scan: Scan, allow: Allow) -> None:
 
 def check_labelled_ids(scan: Scan, allow: Allow) -> None:
     """Hold record, plan, account, licence, serial and device numbers written after their label."""
-    if not scan.may(_LABELLED_ID):
-        return
     text = scan.blanked()
+    if not scan.may(_LABELLED_ID, text):
+        return
     for m in _LABELLED_ID.finditer(text):
         value = m.group("value")
         alnum = sum(c.isalnum() for c in value)
@@ -170,7 +170,7 @@ def check_dates(scan: Scan, allow: Allow) -> None:
 def check_addresses(scan: Scan, allow: Allow) -> None:
     """Hold street addresses and post office boxes that are not the organisation's."""
     text = scan.blanked()
-    for m, key in find_streets(text) if scan.may(STREET_RE) else ():
+    for m, key in find_streets(text) if scan.may(STREET_RE, text) else ():
         if any(same_street(key, own) for own in allow.streets):
             scan.cover(m.start(), m.end())
             continue
@@ -182,7 +182,7 @@ def check_addresses(scan: Scan, allow: Allow) -> None:
                 m.end(),
                 f"street address {scan.quote(m.start(), m.end())} is not one of the organisation's",
             )
-    for m in PO_BOX_RE.finditer(text) if scan.may(PO_BOX_RE) else ():
+    for m in PO_BOX_RE.finditer(text) if scan.may(PO_BOX_RE, text) else ():
         if m.group(1) in allow.po_boxes:
             scan.cover(m.start(), m.end())
         elif scan.free(m.start(), m.end()):

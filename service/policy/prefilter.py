@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import product
 from re import _constants as sre  # type: ignore[attr-defined]
+from re import _compiler as sre_compiler  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 # A run of literals is expanded to at most this many alternative words (e.g. "tumou?rs?").
 _MAX_WORDS = 64
+# A branch keeps at most this many clauses (the most selective).
+_MAX_CLAUSES = 4
 # A character class of at most this many characters counts as a literal ("[01]", "[- ]").
 _MAX_CLASS = 8
 # Non-ASCII characters that `re.IGNORECASE` matches to an ASCII letter which `str.lower` does not
@@ -31,20 +33,32 @@ _IGNORECASE_EXTRA = str.maketrans({"\u0131": "i", "\u017f": "s"})
 
 
 def lowered(text: str) -> str:
-    """The text as the conditions read it: lowercase, with case-insensitive look-alikes of ASCII letters folded."""
+    """The text lowercased, with the non-ASCII letters a case-insensitive pattern takes for ASCII ones folded."""
     low = text.lower()
     return low if low.isascii() else low.translate(_IGNORECASE_EXTRA)
+
+
+def view(text: str) -> str:
+    """The text as `Need.met` reads it: `lowered`, every run of whitespace one space (as `\\s+` sees it)."""
+    low = lowered(text)
+    squeezed = " ".join(low.split())
+    if low[:1].isspace():
+        squeezed = " " + squeezed
+    if low[-1:].isspace() and squeezed != " ":
+        squeezed += " "
+    return squeezed
 
 
 @dataclass(frozen=True)
 class Need:
     """Every match contains, for each clause, at least one of its words (lowercase)."""
 
-    clauses: tuple[frozenset[str], ...]
+    clauses: tuple[tuple[str, ...], ...]
 
     def met(self, low: str) -> bool:
-        """False when `low` (see `lowered`) cannot hold a match: some clause has none of its words in it."""
-        return all(any(w in low for w in clause) for clause in self.clauses)
+        """False when `low` (see `view`) cannot hold a match: some clause has none of its words in it."""
+        has = low.__contains__  # map() keeps the loop over words in C: this runs for every rule and window
+        return all(any(map(has, clause)) for clause in self.clauses)
 
 
 @dataclass
@@ -54,14 +68,29 @@ class _Info:
 
 
 _ZERO_WIDTH = _Info(frozenset({""}), [])
+_SPACE = frozenset({" "})
 _UNKNOWN = _Info(None, [])
 
 
-@lru_cache(maxsize=512)
+# By id: hashing a compiled pattern hashes its whole program (~10 us for the big ones) on every call.
+# The pattern is kept in the value, so its id cannot be reused while cached.
+_NEEDS: dict[int, tuple[re.Pattern[str], Need]] = {}
+
+
 def needs(pattern: re.Pattern[str]) -> Need:
     """The words every match of `pattern` contains (no clauses: nothing known, always met)."""
+    hit = _NEEDS.get(id(pattern))
+    if hit is None:
+        if len(_NEEDS) > 512:  # configured terms of many policies: keep the cache bounded
+            _NEEDS.clear()
+        hit = _NEEDS[id(pattern)] = (pattern, _needs(pattern))
+    return hit[1]
+
+
+def _needs(pattern: re.Pattern[str]) -> Need:
     info = _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)))
-    return Need(tuple(_simplify(c) for c in _clauses(info)))
+    # Shortest words first: the likeliest to be found, which ends the clause's search.
+    return Need(tuple(tuple(sorted(_simplify(c), key=lambda w: (len(w), w))) for c in _clauses(info)))
 
 
 def _clauses(info: _Info) -> list[frozenset[str]]:
@@ -76,6 +105,13 @@ def _simplify(clause: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in clause if not any(v != w and v in w for v in clause))
 
 
+def _squeeze(word: str) -> str:
+    """Adjacent whitespace in a pattern ("\\s*\\s+") is one space in the view."""
+    while "  " in word:
+        word = word.replace("  ", " ")
+    return word
+
+
 def _score(clause: frozenset[str]) -> tuple[int, int]:
     """Longer words are rarer in ordinary text; fewer of them are cheaper to look for."""
     return min(len(w) for w in clause), -len(clause)
@@ -88,7 +124,9 @@ def _best(info: _Info) -> frozenset[str] | None:
 
 def _literal(code: int) -> frozenset[str] | None:
     ch = chr(code)
-    if not ch.isascii() or ch.isspace():
+    if ch.isspace():
+        return _SPACE  # part of a run of whitespace: one space in the view
+    if not ch.isascii():
         return None
     return frozenset({ch.lower()})
 
@@ -110,6 +148,8 @@ def _node(op: Any, av: Any) -> _Info:
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
         low, high, item = av
         inner = _sequence(list(item))
+        if inner.exact == _SPACE:  # \s+, \s*, [ ]{1,3}: any run of whitespace is one space in the view
+            return _Info(_SPACE if low > 0 else _SPACE | {""}, [])
         if low == 0:
             if high == 1 and inner.exact is not None:
                 return _Info(inner.exact | {""}, [])
@@ -128,6 +168,8 @@ def _char_class(items: Any) -> _Info:
             if word is None:
                 return _UNKNOWN
             chars |= word
+        elif op is sre.CATEGORY and av in (sre.CATEGORY_SPACE, sre.CATEGORY_UNI_SPACE) and len(items) == 1:
+            chars |= _SPACE
         elif op is sre.RANGE and av[1] - av[0] < _MAX_CLASS:
             for code in range(av[0], av[1] + 1):
                 word = _literal(code)
@@ -147,7 +189,12 @@ def _branch(branches: list[_Info]) -> _Info:
     best = [_best(b) for b in branches]
     if any(c is None for c in best):
         return _UNKNOWN  # one alternative needs nothing known
-    return _Info(None, [frozenset().union(*(c for c in best if c is not None))])
+    # A match is a match of one alternative: each clause of alternative i, or the best clause of another.
+    clauses: set[frozenset[str]] = set()
+    for i, alternative in enumerate(branches):
+        others = frozenset().union(*(c for j, c in enumerate(best) if j != i and c is not None))
+        clauses.update(c | others for c in _clauses(alternative))
+    return _Info(None, sorted(clauses, key=_score, reverse=True)[:_MAX_CLAUSES])
 
 
 def _sequence(items: list[tuple[Any, Any]]) -> _Info:
@@ -165,7 +212,7 @@ def _sequence(items: list[tuple[Any, Any]]) -> _Info:
             if run is None:
                 run = info.exact
             elif len(run) * len(info.exact) <= _MAX_WORDS:
-                run = frozenset(a + b for a, b in product(run, info.exact))
+                run = frozenset(_squeeze(a + b) for a, b in product(run, info.exact))
             else:
                 flush()
                 run, whole = info.exact, False
@@ -177,3 +224,75 @@ def _sequence(items: list[tuple[Any, Any]]) -> _Info:
         return _Info(run, clauses)
     flush()
     return _Info(None, clauses)
+
+
+def first_chars(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One character class that every match of any of `patterns` starts with (None: any character may).
+
+    `first_chars(ps).match(text, i)` failing means no pattern of `ps` can match at i. Case is ignored.
+    """
+    items: list[tuple[Any, Any]] = []
+    for pattern in patterns:
+        first, nullable = _first(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+        if first is None or nullable:
+            return None  # may start with anything, or match the empty string anywhere
+        items.extend(first)
+    holder = sre_parse.parse("[a]", re.IGNORECASE)
+    holder.data = [(sre.IN, items)]
+    return sre_compiler.compile(holder, re.IGNORECASE)  # type: ignore[no-any-return]
+
+
+def _first(items: list[tuple[Any, Any]]) -> tuple[list[tuple[Any, Any]] | None, bool]:
+    """The class items a match of the sequence may start with (None: unknown), and whether it may be empty."""
+    out: list[tuple[Any, Any]] = []
+    for op, av in items:
+        if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            continue  # zero width: the next item gives the first character
+        if op is sre.LITERAL:
+            return [*out, (sre.LITERAL, av)], False
+        if op is sre.IN:
+            if any(o is sre.NEGATE for o, _ in av):
+                return None, False
+            return out + list(av), False
+        if op in (sre.SUBPATTERN, sre.ATOMIC_GROUP, sre.BRANCH):
+            alternatives = [av[-1]] if op is sre.SUBPATTERN else [av] if op is sre.ATOMIC_GROUP else av[1]
+            empty = False
+            for alt in alternatives:
+                first, nullable = _first(list(alt))
+                if first is None:
+                    return None, False
+                out.extend(first)
+                empty = empty or nullable
+            if not empty:
+                return out, False
+            continue  # an alternative may match empty: the next item may come first too
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, _, item = av
+            first, nullable = _first(list(item))
+            if first is None:
+                return None, False
+            out.extend(first)
+            if low > 0 and not nullable:
+                return out, False
+            continue
+        return None, False  # any character, back-references, conditionals
+    return out, True
+
+
+def literal_alternatives(pattern: re.Pattern[str]) -> frozenset[str]:
+    """The alternatives of a case-insensitive `a|b|c` pattern that are plain words, lowercase.
+
+    On ASCII text, `pattern.search(text)` finds something whenever `lowered(text)` contains one of
+    them (a `str` search instead of the pattern's own, which tries every alternative at every position).
+    """
+    if not pattern.flags & re.IGNORECASE:
+        return frozenset()
+    tree = list(sre_parse.parse(pattern.pattern, pattern.flags))
+    if len(tree) != 1 or tree[0][0] is not sre.BRANCH:
+        return frozenset()
+    words: set[str] = set()
+    for alternative in tree[0][1][1]:
+        exact = _sequence(list(alternative)).exact
+        if exact is not None and "" not in exact:
+            words |= exact
+    return frozenset(words)

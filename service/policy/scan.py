@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .folding import Folded, fold
-from .prefilter import lowered, needs
+from .prefilter import needs, view
 
 OK, WARN, HOLD = "ok", "warn", "hold"
 RANK = {OK: 0, WARN: 1, HOLD: 2}
@@ -44,7 +44,7 @@ class Scan:
     # False: every rule scans in full (the reference path the differential tests compare with).
     fast: bool = True
     _sentences: list[tuple[int, int]] | None = None
-    _low: str | None = None
+    _views: dict[str, str] = field(default_factory=dict)  # text -> prefilter.view(text)
     _blanked: tuple[int, str] | None = None  # (len(covered) it was made for, the blanked view)
 
     def __post_init__(self) -> None:
@@ -54,18 +54,17 @@ class Scan:
     def mask(self, start: int, end: int) -> None:
         """Blank out [start, end) of the view for every later rule (an allowed term)."""
         self.masked = self.masked[:start] + " " * (end - start) + self.masked[end:]
-        self._low = None
         self.cover(start, end)
 
-    def lowered(self) -> str:
-        """The masked view as prefilters read it (see prefilter.lowered), made once."""
-        if self._low is None:
-            self._low = lowered(self.masked)
-        return self._low
-
-    def may(self, pattern: re.Pattern[str]) -> bool:
-        """False when `pattern` cannot match the masked view or any blanked copy or slice of it."""
-        return not self.fast or needs(pattern).met(self.lowered())
+    def may(self, pattern: re.Pattern[str], text: str | None = None) -> bool:
+        """False when `pattern` cannot match `text` (default: the masked view), nor any slice of it."""
+        if not self.fast:
+            return True
+        text = self.masked if text is None else text
+        seen = self._views.get(text)
+        if seen is None:
+            seen = self._views[text] = view(text)
+        return needs(pattern).met(seen)
 
     def cover(self, start: int, end: int) -> None:
         """Mark [start, end) as explained (a link, an allowed number, a reported identifier)."""

@@ -18,7 +18,7 @@ PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     v
     for mod in (people, identifiers, contacts, claims)
     for v in vars(mod).values()
-    if isinstance(v, re.Pattern)
+    if isinstance(v, re.Pattern) and isinstance(v.pattern, str)  # not the derived first-character classes
 ) + (STREET_RE,)
 
 # The configured-term patterns of TERMS_POLICY are prefiltered too.
@@ -46,9 +46,11 @@ def differences(policy: PolicyConfig, texts: Iterable[str]) -> list[tuple[str, o
     return out
 
 
-# Texts with the configured terms of TERMS (the corpus policy has none), and a bare SSN.
+# Texts with the configured terms of TERMS (the corpus policy has none), and findings no corpus text
+# has on its own (a bare SSN, life dates).
 EXTRA_TEXTS = [
     "The form with 123-45-6789 was mailed back.",
+    "We planted a tree for Robert Miles (1948-2023) in the garden.",
     "Walk with us on the Miracle Mile this Saturday, then join the Race for the Cure.",
     "Bingo night for survivors and their families: free raffle tickets at the door.",
     "This superfood smoothie is an immune boost, and it is guaranteed to work.",

@@ -101,9 +101,9 @@ def _gated_patterns(policy: PolicyConfig, texts: list[str]) -> list[re.Pattern[s
     asked: dict[str, re.Pattern[str]] = {}
     may = Scan.may
 
-    def recording(self: Scan, pattern: re.Pattern[str]) -> bool:
+    def recording(self: Scan, pattern: re.Pattern[str], text: str | None = None) -> bool:
         asked.setdefault(pattern.pattern, pattern)
-        return may(self, pattern)
+        return may(self, pattern, text)
 
     Scan.may = recording  # type: ignore[method-assign]
     try:
@@ -119,8 +119,8 @@ def skip_one(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[re.Pattern[s
     may = Scan.may
 
     def breaker(broken: re.Pattern[str]) -> None:
-        def wrong(self: Scan, pattern: re.Pattern[str]) -> bool:
-            return (not self.fast or pattern is not broken) and may(self, pattern)
+        def wrong(self: Scan, pattern: re.Pattern[str], text: str | None = None) -> bool:
+            return (not self.fast or pattern is not broken) and may(self, pattern, text)
 
         monkeypatch.setattr(Scan, "may", wrong)
 
