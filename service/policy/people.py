@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .prefilter import first_chars, literal_alternatives, needs, view
+from .prefilter import first_chars, literal_alternatives, needs, needs_whole, view
 from .rules import Allow
 from .scan import HOLD, WARN, Scan
 from .words import (
@@ -103,6 +103,8 @@ _FIRST_PERSON = re.compile(
     re.I,
 )
 _HEALTH = re.compile(rf"\b{HEALTH_WORDS}\b", re.I | re.X)
+_FIRST_PERSON_WORDS = frozenset({"i", "my", "mine", "myself", "me"})
+_NON_WORD = re.compile(r"\W+")
 _STORY = re.compile(
     rf"""\b(?:one\s+of\s+our\s+patients|a\s+(?:former\s+|current\s+|young\s+)?patient(?:'s)?\s+(?:story|journey)|
     patient\s+stor(?:y|ies)|(?:she|he)\s+(?:was|is|has\s+been|had\s+been)\s+(?:diagnosed|treated|admitted|discharged)|
@@ -160,6 +162,14 @@ class _People:
         # Booleans, not a set of patterns: hashing a compiled pattern is slow (it hashes the program).
         self.descriptor, self.predicate, self.possessive, self.age, self.life = (scan.may(p) for p in _AFTER)
         self._triggered: bool | None = None
+        # Where each live cue's words are (ASCII text: same positions lowercased), to rule windows out cheaply.
+        self.spots: list[list[list[tuple[int, int]]] | None] = [None] * len(_CUES_BEFORE)
+        if scan.fast and self.text.isascii():
+            low = self.text.lower()
+            for i, (cue, live) in enumerate(zip(_CUES_BEFORE, self.cues, strict=True)):
+                clauses = needs(cue).clauses
+                if live and not any(" " in w for clause in clauses for w in clause):
+                    self.spots[i] = [_occurrences(low, clause) for clause in clauses]
 
     def hold(self, start: int, end: int, what: str) -> None:
         if any(start < b and end > a for a, b in self.held):
@@ -195,8 +205,14 @@ class _People:
 
     def cues_in(self, start: int, end: int) -> tuple[bool, ...]:
         """For each of _CUES_BEFORE: whether its words all occur in text[start:end] (if not, it cannot match there)."""
-        window = view(self.text[start:end])
-        return tuple(live and needs(c).met(window) for c, live in zip(_CUES_BEFORE, self.cues, strict=True))
+        live = [
+            ok and (spots is None or all(_inside(s, start, end) for s in spots))
+            for ok, spots in zip(self.cues, self.spots, strict=True)
+        ]
+        if not any(live):
+            return (False,) * len(live)
+        window = view(self.text[start:end], ends=True)
+        return tuple(ok and needs_whole(c).met(window) for c, ok in zip(_CUES_BEFORE, live, strict=True))
 
     def before(self, at: int, words: list[str], spans: list[tuple[int, int]]) -> None:
         """Cues that end at `at`, right before the name words[...]."""
@@ -279,6 +295,28 @@ _AFTER = (_DESCRIPTOR_AFTER, _PREDICATE, _POSSESSIVE, _AGE_AFTER, _LIFE_DATES)
 _AFTER_START = first_chars(_AFTER)
 
 
+def _occurrences(low: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Every (start, end) of any of `words` in `low`, by start."""
+    out = []
+    for word in words:
+        i = low.find(word)
+        while i >= 0:
+            out.append((i, i + len(word)))
+            i = low.find(word, i + 1)
+    out.sort()
+    return out
+
+
+def _inside(spots: list[tuple[int, int]], start: int, end: int) -> bool:
+    """True when one of `spots` lies within [start, end)."""
+    for a, b in spots:
+        if a >= end:
+            return False
+        if a >= start and b <= end:
+            return True
+    return False
+
+
 _PRAYER_TAG = re.compile(r"#(?:PrayFor|Pray4|PrayingFor|Praying4|GetWell|GetWellSoon)(?P<name>[A-Z][a-z]+)\b")
 _TEAM_TAG = re.compile(r"#(?:Team(?P<a>[A-Z][a-z]+)|(?P<b>[A-Z][a-z]+)(?:Strong|Fights|Fight|Warrior|Army|Tough))\b")
 
@@ -322,7 +360,7 @@ def check_testimonials(scan: Scan, allow: Allow) -> None:
         if named or (before and _clean(before.group("name").split(), from_right=True)[0]):
             _hold_name(scan, m.start(), m.end(), "quotes a named person about their health")
     # A testimonial sentence needs a health word too: without one anywhere, there is none.
-    if scan.may(_HEALTH) and _FIRST_PERSON.search(text) is not None:
+    if scan.may(_HEALTH) and _may_be_first_person(text) and _FIRST_PERSON.search(text) is not None:
         _first_person(scan, text)
     for m in _STORY.finditer(text) if scan.may(_STORY) else ():
         if scan.free(m.start(), m.end()):
@@ -334,6 +372,12 @@ def check_testimonials(scan: Scan, allow: Allow) -> None:
                 f"tells a patient's story ({scan.quote(m.start(), m.end())!r}): "
                 "publish only with the patient's written authorization",
             )
+
+
+def _may_be_first_person(text: str) -> bool:
+    """False when _FIRST_PERSON cannot match: on ASCII text each of its matches holds the whole word
+    "I" ("I", "I'm", "I've"), "my", "mine", "myself" or "me" ("helped me"), in any case."""
+    return not text.isascii() or not _FIRST_PERSON_WORDS.isdisjoint(_NON_WORD.split(text.lower()))
 
 
 def _first_person(scan: Scan, text: str) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 
 # A run of literals is expanded to at most this many alternative words (e.g. "tumou?rs?").
 _MAX_WORDS = 64
+# Checking a clause costs one `in` per word: longer clauses are shortened (see _shrink).
+_MAX_CLAUSE_WORDS = 24
 # A branch keeps at most this many clauses (the most selective).
 _MAX_CLAUSES = 4
 # A character class of at most this many characters counts as a literal ("[01]", "[- ]").
@@ -38,15 +40,18 @@ def lowered(text: str) -> str:
     return low if low.isascii() else low.translate(_IGNORECASE_EXTRA)
 
 
-def view(text: str) -> str:
-    """The text as `Need.met` reads it: `lowered`, every run of whitespace one space (as `\\s+` sees it)."""
+def view(text: str, ends: bool = False) -> str:
+    """The text as `Need.met` reads it: `lowered`, every run of whitespace one space (as `\\s+` sees it).
+
+    With `ends`, marked at its start and end (for `needs_whole`).
+    """
     low = lowered(text)
     squeezed = " ".join(low.split())
     if low[:1].isspace():
         squeezed = " " + squeezed
     if low[-1:].isspace() and squeezed != " ":
         squeezed += " "
-    return squeezed
+    return _START + squeezed + _END if ends else squeezed
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,10 @@ class Need:
     def met(self, low: str) -> bool:
         """False when `low` (see `view`) cannot hold a match: some clause has none of its words in it."""
         has = low.__contains__  # map() keeps the loop over words in C: this runs for every rule and window
-        return all(any(map(has, clause)) for clause in self.clauses)
+        for clause in self.clauses:
+            if not any(map(has, clause)):
+                return False
+        return True
 
 
 @dataclass
@@ -68,6 +76,11 @@ class _Info:
 
 
 _ZERO_WIDTH = _Info(frozenset({""}), [])
+# Marks of the start and end of a text in `view(text, ends=True)`: "$" also matches before a final
+# newline, which the view shows as a space.
+_START, _END = "\x01", "\x00"
+_AT_START = _Info(frozenset({_START}), [])
+_AT_END = _Info(frozenset({_END, " " + _END}), [])
 _SPACE = frozenset({" "})
 _UNKNOWN = _Info(None, [])
 
@@ -87,10 +100,31 @@ def needs(pattern: re.Pattern[str]) -> Need:
     return hit[1]
 
 
-def _needs(pattern: re.Pattern[str]) -> Need:
-    info = _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+def needs_whole(pattern: re.Pattern[str]) -> Need:
+    """Like `needs`, for reading `view(text, ends=True)` of the very text searched: "^" and "$" are words too."""
+    hit = _NEEDS_WHOLE.get(id(pattern))
+    if hit is None:
+        hit = _NEEDS_WHOLE[id(pattern)] = (pattern, _needs(pattern, ends=not pattern.flags & re.MULTILINE))
+    return hit[1]
+
+
+_NEEDS_WHOLE: dict[int, tuple[re.Pattern[str], Need]] = {}
+
+
+def _needs(pattern: re.Pattern[str], ends: bool = False) -> Need:
+    info = _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)), ends)
+    clauses = sorted((_shrink(_simplify(c)) for c in _clauses(info)), key=len)
     # Shortest words first: the likeliest to be found, which ends the clause's search.
-    return Need(tuple(tuple(sorted(_simplify(c), key=lambda w: (len(w), w))) for c in _clauses(info)))
+    return Need(tuple(tuple(sorted(c, key=lambda w: (len(w), w))) for c in clauses))
+
+
+def _shrink(clause: frozenset[str]) -> frozenset[str]:
+    """A clause of many words as fewer, shorter ones: a word's beginning is in the text whenever the word is."""
+    for keep in (10, 8, 6, 5, 4, 3):
+        if len(clause) <= _MAX_CLAUSE_WORDS:
+            break
+        clause = _simplify(frozenset(w[:keep] for w in clause))
+    return clause
 
 
 def _clauses(info: _Info) -> list[frozenset[str]]:
@@ -131,23 +165,29 @@ def _literal(code: int) -> frozenset[str] | None:
     return frozenset({ch.lower()})
 
 
-def _node(op: Any, av: Any) -> _Info:
+def _node(op: Any, av: Any, ends: bool) -> _Info:
     if op is sre.LITERAL:
         word = _literal(av)
         return _Info(word, []) if word is not None else _UNKNOWN
     if op is sre.IN:
         return _char_class(av)
+    if op is sre.AT and ends and av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING):
+        return _AT_START
+    if op is sre.AT and ends and av is sre.AT_END:
+        return _AT_END
+    if op is sre.AT and ends and av is sre.AT_END_STRING:
+        return _Info(frozenset({_END}), [])
     if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
         return _ZERO_WIDTH  # consumes nothing: literals on both sides are adjacent in the text
     if op is sre.SUBPATTERN:
-        return _sequence(list(av[-1]))
+        return _sequence(list(av[-1]), ends)
     if op is sre.ATOMIC_GROUP:
-        return _sequence(list(av))
+        return _sequence(list(av), ends)
     if op is sre.BRANCH:
-        return _branch([_sequence(list(b)) for b in av[1]])
+        return _branch([_sequence(list(b), ends) for b in av[1]])
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
         low, high, item = av
-        inner = _sequence(list(item))
+        inner = _sequence(list(item), ends)
         if inner.exact == _SPACE:  # \s+, \s*, [ ]{1,3}: any run of whitespace is one space in the view
             return _Info(_SPACE if low > 0 else _SPACE | {""}, [])
         if low == 0:
@@ -197,7 +237,7 @@ def _branch(branches: list[_Info]) -> _Info:
     return _Info(None, sorted(clauses, key=_score, reverse=True)[:_MAX_CLAUSES])
 
 
-def _sequence(items: list[tuple[Any, Any]]) -> _Info:
+def _sequence(items: list[tuple[Any, Any]], ends: bool = False) -> _Info:
     clauses: list[frozenset[str]] = []
     run: frozenset[str] | None = frozenset({""})  # the literal words ending here, None after a non-literal
     whole = True  # the sequence so far is one run of literals
@@ -207,7 +247,7 @@ def _sequence(items: list[tuple[Any, Any]]) -> _Info:
             clauses.append(run)
 
     for op, av in items:
-        info = _node(op, av)
+        info = _node(op, av, ends)
         if info.exact is not None:
             if run is None:
                 run = info.exact
