@@ -360,7 +360,8 @@ def check_testimonials(scan: Scan, allow: Allow) -> None:
         if named or (before and _clean(before.group("name").split(), from_right=True)[0]):
             _hold_name(scan, m.start(), m.end(), "quotes a named person about their health")
     # A testimonial sentence needs a health word too: without one anywhere, there is none.
-    if scan.may(_HEALTH) and _may_be_first_person(text) and _FIRST_PERSON.search(text) is not None:
+    gate = not scan.fast or (scan.may(_HEALTH) and _may_be_first_person(text))
+    if gate and _FIRST_PERSON.search(text) is not None:
         _first_person(scan, text)
     for m in _STORY.finditer(text) if scan.may(_STORY) else ():
         if scan.free(m.start(), m.end()):

@@ -23,8 +23,9 @@ from typing import Any
 
 # A run of literals is expanded to at most this many alternative words (e.g. "tumou?rs?").
 _MAX_WORDS = 64
-# Checking a clause costs one `in` per word: longer clauses are shortened (see _shrink).
+# Words per clause, and per pattern, worth checking (see _needs).
 _MAX_CLAUSE_WORDS = 24
+_MAX_NEED_WORDS = 40
 # A branch keeps at most this many clauses (the most selective).
 _MAX_CLAUSES = 4
 # A character class of at most this many characters counts as a literal ("[01]", "[- ]").
@@ -113,14 +114,24 @@ _NEEDS_WHOLE: dict[int, tuple[re.Pattern[str], Need]] = {}
 
 def _needs(pattern: re.Pattern[str], ends: bool = False) -> Need:
     info = _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)), ends)
-    clauses = sorted((_shrink(_simplify(c)) for c in _clauses(info)), key=len)
+    # A clause costs one `in` per word: clauses of many words (weak and slow to check) are left out, and
+    # the most selective ones kept up to a budget. Fewer clauses only make the condition weaker.
+    shrunk = (_shrink(_simplify(c)) for c in _clauses(info))
+    clauses = sorted((c for c in shrunk if len(c) <= _MAX_CLAUSE_WORDS), key=_score, reverse=True)
+    kept: list[frozenset[str]] = []
+    for clause in clauses:
+        if sum(map(len, kept)) + len(clause) <= _MAX_NEED_WORDS:
+            kept.append(clause)
     # Shortest words first: the likeliest to be found, which ends the clause's search.
-    return Need(tuple(tuple(sorted(c, key=lambda w: (len(w), w))) for c in clauses))
+    return Need(tuple(tuple(sorted(c, key=lambda w: (len(w), w))) for c in kept))
 
 
 def _shrink(clause: frozenset[str]) -> frozenset[str]:
-    """A clause of many words as fewer, shorter ones: a word's beginning is in the text whenever the word is."""
-    for keep in (10, 8, 6, 5, 4, 3):
+    """A clause of many words as fewer, shorter ones: a word's beginning is in the text whenever the word is.
+
+    Not below five characters: shorter beginnings are in most texts.
+    """
+    for keep in (12, 10, 8, 6, 5):
         if len(clause) <= _MAX_CLAUSE_WORDS:
             break
         clause = _simplify(frozenset(w[:keep] for w in clause))
