@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .prefilter import first_chars, literal_alternatives, needs, needs_whole, view
+from .prefilter import first_chars, literal_alternatives, needs, needs_whole, view, words_view
 from .rules import Allow
 from .scan import HOLD, WARN, Scan
 from .words import (
@@ -167,7 +167,7 @@ class _People:
         if scan.fast and self.text.isascii():
             low = self.text.lower()
             for i, (cue, live) in enumerate(zip(_CUES_BEFORE, self.cues, strict=True)):
-                clauses = needs(cue).clauses
+                clauses = needs(cue).plain  # boundaries dropped: still a necessary condition
                 if live and not any(" " in w for clause in clauses for w in clause):
                     self.spots[i] = [_occurrences(low, clause) for clause in clauses]
 
@@ -211,8 +211,9 @@ class _People:
         ]
         if not any(live):
             return (False,) * len(live)
-        window = view(self.text[start:end], ends=True)
-        return tuple(ok and needs_whole(c).met(window) for c, ok in zip(_CUES_BEFORE, live, strict=True))
+        text = self.text[start:end]
+        low, words = view(text, ends=True), words_view(text)
+        return tuple(ok and needs_whole(c).met(low, words) for c, ok in zip(_CUES_BEFORE, live, strict=True))
 
     def before(self, at: int, words: list[str], spans: list[tuple[int, int]]) -> None:
         """Cues that end at `at`, right before the name words[...]."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Iterable
 from itertools import product
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _compiler as sre_compiler  # type: ignore[attr-defined]
@@ -24,8 +25,8 @@ from typing import Any
 # A run of literals is expanded to at most this many alternative words (e.g. "tumou?rs?").
 _MAX_WORDS = 64
 # Words per clause, and per pattern, worth checking (see _needs).
-_MAX_CLAUSE_WORDS = 24
-_MAX_NEED_WORDS = 40
+_MAX_CLAUSE_WORDS = 40
+_MAX_NEED_WORDS = 64
 # A branch keeps at most this many clauses (the most selective).
 _MAX_CLAUSES = 4
 # A character class of at most this many characters counts as a literal ("[01]", "[- ]").
@@ -39,6 +40,14 @@ def lowered(text: str) -> str:
     """The text lowercased, with the non-ASCII letters a case-insensitive pattern takes for ASCII ones folded."""
     low = text.lower()
     return low if low.isascii() else low.translate(_IGNORECASE_EXTRA)
+
+
+def words_view(text: str) -> str | None:
+    """The ASCII text lowercased, each run of non-word characters one space, with a space at each end
+    (a word boundary is a space next to a word); None for other text."""
+    if not text.isascii():
+        return None
+    return " " + " ".join(text.lower().translate(_NON_WORD).split()) + " "
 
 
 def view(text: str, ends: bool = False) -> str:
@@ -57,15 +66,28 @@ def view(text: str, ends: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Need:
-    """Every match contains, for each clause, at least one of its words (lowercase)."""
+    """Every match contains, for each clause, at least one of its words (lowercase).
 
-    clauses: tuple[tuple[str, ...], ...]
+    A clause's words are split by how they are looked for: `(plain, bounded)`. Plain words are looked for
+    in `view(text)`; bounded ones, which carry a word boundary (r"\\b" in the pattern), in
+    `words_view(text)` where every run of non-word characters and every boundary is one space. On
+    non-ASCII text (where r"\\w" is not ASCII's) `plain` holds every word with its boundaries dropped.
+    """
 
-    def met(self, low: str) -> bool:
-        """False when `low` (see `view`) cannot hold a match: some clause has none of its words in it."""
+    clauses: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+    plain: tuple[tuple[str, ...], ...]
+
+    def met(self, low: str, words: str | None = None) -> bool:
+        """False when the text of `low = view(text)` and `words = words_view(text)` cannot hold a match."""
         has = low.__contains__  # map() keeps the loop over words in C: this runs for every rule and window
-        for clause in self.clauses:
-            if not any(map(has, clause)):
+        if words is None:
+            for clause in self.plain:
+                if not any(map(has, clause)):
+                    return False
+            return True
+        in_words = words.__contains__
+        for plain, bounded in self.clauses:
+            if not any(map(has, plain)) and not any(map(in_words, bounded)):
                 return False
         return True
 
@@ -80,6 +102,10 @@ _ZERO_WIDTH = _Info(frozenset({""}), [])
 # Marks of the start and end of a text in `view(text, ends=True)`: "$" also matches before a final
 # newline, which the view shows as a space.
 _START, _END = "\x01", "\x00"
+_EDGE = "\x02"  # a word boundary, r"\b"
+_BOUNDARY = _Info(frozenset({_EDGE}), [])
+# ASCII characters that are not word characters (and the marks above) -> space.
+_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
 _AT_START = _Info(frozenset({_START}), [])
 _AT_END = _Info(frozenset({_END, " " + _END}), [])
 _SPACE = frozenset({" "})
@@ -117,13 +143,31 @@ def _needs(pattern: re.Pattern[str], ends: bool = False) -> Need:
     # A clause costs one `in` per word: clauses of many words (weak and slow to check) are left out, and
     # the most selective ones kept up to a budget. Fewer clauses only make the condition weaker.
     shrunk = (_shrink(_simplify(c)) for c in _clauses(info))
-    clauses = sorted((c for c in shrunk if len(c) <= _MAX_CLAUSE_WORDS), key=_score, reverse=True)
+    useful = (c for c in shrunk if len(c) <= _MAX_CLAUSE_WORDS and not any(_trivial(w) for w in c))
+    clauses = sorted(useful, key=_score, reverse=True)
     kept: list[frozenset[str]] = []
     for clause in clauses:
         if sum(map(len, kept)) + len(clause) <= _MAX_NEED_WORDS:
             kept.append(clause)
-    # Shortest words first: the likeliest to be found, which ends the clause's search.
-    return Need(tuple(tuple(sorted(c, key=lambda w: (len(w), w))) for c in kept))
+    def ordered(words: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted(set(words), key=lambda w: (len(w), w)))  # the likeliest to be found first
+
+    return Need(
+        tuple(
+            (ordered(w for w in c if _EDGE not in w), ordered(_words_of(w) for w in c if _EDGE in w)) for c in kept
+        ),
+        tuple(ordered(w.replace(_EDGE, "") for w in c) for c in kept),
+    )
+
+
+def _trivial(word: str) -> bool:
+    """A word every text has (a space, a boundary): its clause says nothing."""
+    return (_words_of(word) if _EDGE in word else word) in ("", " ")
+
+
+def _words_of(word: str) -> str:
+    """A bounded word as `words_view` shows it (a boundary or non-word characters at an end: one space)."""
+    return _squeeze(word.translate(_NON_WORD))
 
 
 def _shrink(clause: frozenset[str]) -> frozenset[str]:
@@ -154,6 +198,8 @@ def _squeeze(word: str) -> str:
     """Adjacent whitespace in a pattern ("\\s*\\s+") is one space in the view."""
     while "  " in word:
         word = word.replace("  ", " ")
+    while _EDGE + _EDGE in word:
+        word = word.replace(_EDGE + _EDGE, _EDGE)
     return word
 
 
@@ -188,6 +234,8 @@ def _node(op: Any, av: Any, ends: bool) -> _Info:
         return _AT_END
     if op is sre.AT and ends and av is sre.AT_END_STRING:
         return _Info(frozenset({_END}), [])
+    if op is sre.AT and av is sre.AT_BOUNDARY:
+        return _BOUNDARY
     if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
         return _ZERO_WIDTH  # consumes nothing: literals on both sides are adjacent in the text
     if op is sre.SUBPATTERN:
@@ -249,6 +297,7 @@ def _branch(branches: list[_Info]) -> _Info:
 
 
 def _sequence(items: list[tuple[Any, Any]], ends: bool = False) -> _Info:
+    items = _distribute_boundaries(items)
     clauses: list[frozenset[str]] = []
     run: frozenset[str] | None = frozenset({""})  # the literal words ending here, None after a non-literal
     whole = True  # the sequence so far is one run of literals
@@ -275,6 +324,33 @@ def _sequence(items: list[tuple[Any, Any]], ends: bool = False) -> _Info:
         return _Info(run, clauses)
     flush()
     return _Info(None, clauses)
+
+
+def _distribute_boundaries(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """r"\b(?:a|b)" as r"(?:\ba|\bb)", so that each alternative's words carry the boundary."""
+    out: list[tuple[Any, Any]] = []
+    i = 0
+    while i < len(items):
+        op, av = items[i]
+        if op is sre.AT and av is sre.AT_BOUNDARY and i + 1 < len(items):
+            branch = _as_branch(items[i + 1])
+            if branch is not None:
+                out.append((sre.BRANCH, (None, [[(op, av), *alt] for alt in branch])))
+                i += 2
+                continue
+        out.append((op, av))
+        i += 1
+    return out
+
+
+def _as_branch(item: tuple[Any, Any]) -> list[list[tuple[Any, Any]]] | None:
+    """The alternatives of a branch, or of a group holding only a branch (None otherwise)."""
+    op, av = item
+    if op is sre.SUBPATTERN and len(av[-1]) == 1:
+        return _as_branch(list(av[-1])[0])
+    if op is sre.BRANCH:
+        return [list(alt) for alt in av[1]]
+    return None
 
 
 def first_chars(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
@@ -344,6 +420,6 @@ def literal_alternatives(pattern: re.Pattern[str]) -> frozenset[str]:
     words: set[str] = set()
     for alternative in tree[0][1][1]:
         exact = _sequence(list(alternative)).exact
-        if exact is not None and "" not in exact:
+        if exact is not None and "" not in exact and not any(_EDGE in w for w in exact):
             words |= exact
     return frozenset(words)

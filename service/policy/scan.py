@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .folding import Folded, fold
-from .prefilter import needs, view
+from .prefilter import needs, view, words_view
 
 OK, WARN, HOLD = "ok", "warn", "hold"
 RANK = {OK: 0, WARN: 1, HOLD: 2}
@@ -44,7 +44,7 @@ class Scan:
     # False: every rule scans in full (the reference path the differential tests compare with).
     fast: bool = True
     _sentences: list[tuple[int, int]] | None = None
-    _views: dict[str, str] = field(default_factory=dict)  # text -> prefilter.view(text)
+    _views: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # text -> its prefilter views
     _blanked: tuple[int, str] | None = None  # (len(covered) it was made for, the blanked view)
 
     def __post_init__(self) -> None:
@@ -63,8 +63,8 @@ class Scan:
         text = self.masked if text is None else text
         seen = self._views.get(text)
         if seen is None:
-            seen = self._views[text] = view(text)
-        return needs(pattern).met(seen)
+            seen = self._views[text] = (view(text), words_view(text))
+        return needs(pattern).met(*seen)
 
     def cover(self, start: int, end: int) -> None:
         """Mark [start, end) as explained (a link, an allowed number, a reported identifier)."""

@@ -68,7 +68,7 @@ def corpus_texts() -> list[str]:
 
 def _trigger_words() -> list[str]:
     """Every literal word the prefilters look for, as written and capitalised."""
-    words = sorted({w for p in PATTERNS for clause in needs(p).clauses for w in clause})
+    words = sorted({w.strip() for p in PATTERNS for clause in needs(p).plain for w in clause if w.strip()})
     return words + [w.capitalize() for w in words if w[:1].isalpha()]
 
 
