@@ -25,8 +25,8 @@ from typing import Any
 # A run of literals is expanded to at most this many alternative words (e.g. "tumou?rs?").
 _MAX_WORDS = 64
 # Words per clause, and per pattern, worth checking (see _needs).
-_MAX_CLAUSE_WORDS = 40
-_MAX_NEED_WORDS = 64
+_MAX_CLAUSE_WORDS = 64
+_MAX_NEED_WORDS = 96
 # A branch keeps at most this many clauses (the most selective).
 _MAX_CLAUSES = 4
 # A character class of at most this many characters counts as a literal ("[01]", "[- ]").

@@ -140,3 +140,27 @@ def test_every_prefilter_is_exercised_by_the_corpus(
         if not differences(terms_policy, texts):
             silent.append(pattern.pattern[:60])
     assert silent == [], silent
+
+
+def _never(*args: object) -> bool:
+    return False
+
+
+NEVER = re.compile(r"(?!)")
+# Each of the other shortcuts of the fast guard, broken so that it wrongly skips work.
+BROKEN_SHORTCUTS = {
+    "first-person words": ("service.policy.people._may_be_first_person", _never),
+    "written-out e-mail addresses": ("service.policy.contacts._SPELLED_COUNTS", NEVER),
+    "first character after a name": ("service.policy.people._AFTER_START", NEVER),
+    "cue words in a window": ("service.policy.people._People.cues_in", lambda self, a, b: (False,) * 5),
+    "trigger words": ("service.policy.people._People.triggered", _never),
+}
+
+
+@pytest.mark.parametrize("shortcut", sorted(BROKEN_SHORTCUTS))
+def test_every_other_shortcut_is_exercised_by_the_corpus(
+    corpus_policy: PolicyConfig, monkeypatch: pytest.MonkeyPatch, shortcut: str
+) -> None:
+    target, wrong = BROKEN_SHORTCUTS[shortcut]
+    monkeypatch.setattr(target, wrong)
+    assert differences(corpus_policy, corpus_texts())
