@@ -178,10 +178,8 @@ class _People:
         self.scan.report(HOLD, "name", start, end, f"{what}: {self.scan.quote(start, end)!r}")
 
     def run(self) -> None:
-        if self.scan.fast:  # the whole-text trigger is searched only once a window has a cue's words
-            cues_before = any(self.cues)
-        else:
-            cues_before = _BEFORE_TRIGGER.search(self.text) is not None
+        # Fast: the whole-text trigger is searched only once a window has a cue's words (see before).
+        cues_before = any(self.cues) if self.scan.fast else _BEFORE_TRIGGER.search(self.text) is not None
         for m in _RUN.finditer(self.text):
             spans = [(m.start() + w.start(), m.start() + w.end()) for w in _WORD_SPAN.finditer(m.group(0))]
             words = [self.text[a:b] for a, b in spans]
@@ -236,12 +234,7 @@ class _People:
             found = (cue, "names a person in a memorial")
         if found is None and wish and (cue := _WISH_CUE.search(window)):
             found = (cue, "names a person in a get-well or prayer message")
-        if (
-            found is None
-            and self_name
-            and (cue := _SELF_NAME_CUE.search(window))
-            and self.health_sentence(at)
-        ):
+        if found is None and self_name and (cue := _SELF_NAME_CUE.search(window)) and self.health_sentence(at):
             found = (cue, "a health testimonial that gives the person's name")
         if found is None:
             return

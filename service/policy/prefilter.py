@@ -14,11 +14,11 @@ a case-insensitive pattern matches to ASCII letters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import product
-from re import _constants as sre  # type: ignore[attr-defined]
 from re import _compiler as sre_compiler  # type: ignore[attr-defined]
+from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
@@ -81,10 +81,7 @@ class Need:
         """False when the text of `low = view(text)` and `words = words_view(text)` cannot hold a match."""
         has = low.__contains__  # map() keeps the loop over words in C: this runs for every rule and window
         if words is None:
-            for clause in self.plain:
-                if not any(map(has, clause)):
-                    return False
-            return True
+            return all(any(map(has, clause)) for clause in self.plain)
         in_words = words.__contains__
         for plain, bounded in self.clauses:
             if not any(map(has, plain)) and not any(map(in_words, bounded)):
@@ -149,13 +146,12 @@ def _needs(pattern: re.Pattern[str], ends: bool = False) -> Need:
     for clause in clauses:
         if sum(map(len, kept)) + len(clause) <= _MAX_NEED_WORDS:
             kept.append(clause)
+
     def ordered(words: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(set(words), key=lambda w: (len(w), w)))  # the likeliest to be found first
 
     return Need(
-        tuple(
-            (ordered(w for w in c if _EDGE not in w), ordered(_words_of(w) for w in c if _EDGE in w)) for c in kept
-        ),
+        tuple((ordered(w for w in c if _EDGE not in w), ordered(_words_of(w) for w in c if _EDGE in w)) for c in kept),
         tuple(ordered(w.replace(_EDGE, "") for w in c) for c in kept),
     )
 
@@ -347,7 +343,7 @@ def _as_branch(item: tuple[Any, Any]) -> list[list[tuple[Any, Any]]] | None:
     """The alternatives of a branch, or of a group holding only a branch (None otherwise)."""
     op, av = item
     if op is sre.SUBPATTERN and len(av[-1]) == 1:
-        return _as_branch(list(av[-1])[0])
+        return _as_branch(next(iter(av[-1])))
     if op is sre.BRANCH:
         return [list(alt) for alt in av[1]]
     return None
@@ -366,7 +362,7 @@ def first_chars(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None
         items.extend(first)
     holder = sre_parse.parse("[a]", re.IGNORECASE)
     holder.data = [(sre.IN, items)]
-    return sre_compiler.compile(holder, re.IGNORECASE)  # type: ignore[no-any-return]
+    return sre_compiler.compile(holder, re.IGNORECASE)
 
 
 def _first(items: list[tuple[Any, Any]]) -> tuple[list[tuple[Any, Any]] | None, bool]:

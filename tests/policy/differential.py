@@ -11,15 +11,18 @@ from service.config import PolicyConfig
 from service.policy import Finding, Guard, claims, contacts, identifiers, people
 from service.policy.addresses import STREET_RE
 from service.policy.prefilter import needs
-from tests.policy.corpus import OWN_HOSTS, corpus_events, ordinary_lines, tricky_cases
+from tests.policy.corpus import OWN_HOSTS, ordinary_lines, tricky_cases
 
 # Every pattern of the rule modules (what the prefilters are derived from).
-PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    v
-    for mod in (people, identifiers, contacts, claims)
-    for v in vars(mod).values()
-    if isinstance(v, re.Pattern) and isinstance(v.pattern, str)  # not the derived first-character classes
-) + (STREET_RE,)
+PATTERNS: tuple[re.Pattern[str], ...] = (
+    *(
+        v
+        for mod in (people, identifiers, contacts, claims)
+        for v in vars(mod).values()
+        if isinstance(v, re.Pattern) and isinstance(v.pattern, str)  # not the derived first-character classes
+    ),
+    STREET_RE,
+)
 
 # The configured-term patterns of TERMS_POLICY are prefiltered too.
 TERMS = {
@@ -109,7 +112,19 @@ CONTACTS = [
     "ex\u0430mple.org",
 ]
 PLACES = ["1200 N Saguaro Blvd", "45 Elm Street", "PO Box 4410", "P.O. Box 99", "Room 210", "3400 E Baseline Rd"]
-ODD = ["p\u0430tient", "M\u0430ria", "\uff16\uff10\uff12", "\u200b", "Jos\u00e9", "\u017ftage", "\u0131ll", "\u212a", "🎗️", "癌症", "💜"]
+ODD = [
+    "p\u0430tient",
+    "M\u0430ria",
+    "\uff16\uff10\uff12",
+    "\u200b",
+    "Jos\u00e9",
+    "\u017ftage",
+    "\u0131ll",
+    "\u212a",
+    "🎗️",
+    "癌症",
+    "💜",
+]
 SEPARATORS = [" ", " ", " ", ", ", ". ", "! ", "\n", ": ", " - ", "'s ", '"', " (", ") ", " #", " -- "]
 
 

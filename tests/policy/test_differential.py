@@ -65,7 +65,8 @@ def _planned_texts(cfg: Config) -> list[str]:
 
 
 CHANNELS = "".join(
-    f'\n[[channels]]\nname = "{n}"\nkind = "outbox"\nnetwork = "{n}"\n' for n in ("x", "mastodon", "bluesky", "linkedin")
+    f'\n[[channels]]\nname = "{n}"\nkind = "outbox"\nnetwork = "{n}"\n'
+    for n in ("x", "mastodon", "bluesky", "linkedin")
 )
 
 
