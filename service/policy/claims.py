@@ -38,7 +38,7 @@ def _not_a_claim(label: str, before: str) -> bool:
 def check_claims(scan: Scan, allow: Allow) -> None:
     """Warn about medical claims: built-in phrases and the configured `claim_terms`."""
     text = scan.masked
-    for m in _CLAIMS.finditer(text):
+    for m in _CLAIMS.finditer(text) if scan.may(_CLAIMS) else ():
         label = _LABELS[m.lastgroup or ""]
         if _not_a_claim(label, text[max(0, m.start() - 40) : m.start()]) or not scan.free(m.start(), m.end()):
             continue
@@ -49,7 +49,7 @@ def check_claims(scan: Scan, allow: Allow) -> None:
             m.end(),
             f"medical claim {scan.quote(m.start(), m.end())!r}: a post must not promise outcomes",
         )
-    if allow.claim_terms is not None:
+    if allow.claim_terms is not None and scan.may(allow.claim_terms):
         for m in allow.claim_terms.finditer(text):
             if scan.free(m.start(), m.end()):
                 scan.report(
@@ -63,7 +63,7 @@ def check_claims(scan: Scan, allow: Allow) -> None:
 
 def check_blocked_terms(scan: Scan, allow: Allow) -> None:
     """Hold the configured `blocked_terms`."""
-    if allow.blocked_terms is None:
+    if allow.blocked_terms is None or not scan.may(allow.blocked_terms):
         return
     for m in allow.blocked_terms.finditer(scan.masked):
         scan.report(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .addresses import PO_BOX_RE, ZIP_RE, find_streets, same_street
+from .addresses import PO_BOX_RE, STREET_RE, ZIP_RE, find_streets, same_street
 from .rules import Allow
 from .scan import HOLD, Scan
 
@@ -79,6 +79,8 @@ def check_ssn(scan: Scan, allow: Allow) -> None:
     """Hold Social Security numbers (123-45-6789, or any number after "SSN")."""
     text = scan.blanked()
     for pattern in (_SSN_LABEL, _SSN):
+        if not scan.may(pattern, text):
+            continue
         for m in pattern.finditer(text):
             if scan.free(m.start(), m.end()):
                 scan.report(
@@ -93,6 +95,8 @@ def check_ssn(scan: Scan, allow: Allow) -> None:
 def check_labelled_ids(scan: Scan, allow: Allow) -> None:
     """Hold record, plan, account, licence, serial and device numbers written after their label."""
     text = scan.blanked()
+    if not scan.may(_LABELLED_ID, text):
+        return
     for m in _LABELLED_ID.finditer(text):
         value = m.group("value")
         alnum = sum(c.isalnum() for c in value)
@@ -145,14 +149,14 @@ def check_long_numbers(scan: Scan, allow: Allow) -> None:
 def check_dates(scan: Scan, allow: Allow) -> None:
     """Hold dates of birth and dates tied to a person's admission, discharge, diagnosis, surgery or death."""
     text = scan.masked
-    for m in _DOB.finditer(text):
+    for m in _DOB.finditer(text) if scan.may(_DOB) else ():
         scan.report(HOLD, "date", m.start(), m.end(), f"a date of birth ({scan.quote(m.start(), m.end())})")
-    for m in _CARE_DATE.finditer(text):
+    for m in _CARE_DATE.finditer(text) if scan.may(_CARE_DATE) else ():
         if scan.free(m.start(), m.end()):
             scan.report(
                 HOLD, "date", m.start(), m.end(), f"a date tied to a person's care ({scan.quote(m.start(), m.end())})"
             )
-    for m in _OLD_AGE.finditer(text):
+    for m in _OLD_AGE.finditer(text) if scan.may(_OLD_AGE) else ():
         if scan.free(m.start(), m.end()):
             scan.report(
                 HOLD,
@@ -166,7 +170,7 @@ def check_dates(scan: Scan, allow: Allow) -> None:
 def check_addresses(scan: Scan, allow: Allow) -> None:
     """Hold street addresses and post office boxes that are not the organisation's."""
     text = scan.blanked()
-    for m, key in find_streets(text):
+    for m, key in find_streets(text) if scan.may(STREET_RE, text) else ():
         if any(same_street(key, own) for own in allow.streets):
             scan.cover(m.start(), m.end())
             continue
@@ -178,7 +182,7 @@ def check_addresses(scan: Scan, allow: Allow) -> None:
                 m.end(),
                 f"street address {scan.quote(m.start(), m.end())} is not one of the organisation's",
             )
-    for m in PO_BOX_RE.finditer(text):
+    for m in PO_BOX_RE.finditer(text) if scan.may(PO_BOX_RE, text) else ():
         if m.group(1) in allow.po_boxes:
             scan.cover(m.start(), m.end())
         elif scan.free(m.start(), m.end()):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from .prefilter import first_chars, literal_alternatives, needs, needs_whole, view, words_view
 from .rules import Allow
 from .scan import HOLD, WARN, Scan
 from .words import (
@@ -70,6 +71,7 @@ _BEFORE_TRIGGER = re.compile(
     r"sending|i\s+am|i'm",
     re.I,
 )
+_TRIGGER_WORDS = tuple(sorted(literal_alternatives(_BEFORE_TRIGGER)))
 # Patterns that start right after a name.
 _DESCRIPTOR_AFTER = re.compile(
     rf"\s*,\s*(?:\d{{1,3}}\s*,\s*)?(?:(?:a|an|our|one\s+of\s+our|the|who\s+is\s+(?:a|an|our)|who\s+was\s+(?:a|an|our))\s+)?"
@@ -101,6 +103,8 @@ _FIRST_PERSON = re.compile(
     re.I,
 )
 _HEALTH = re.compile(rf"\b{HEALTH_WORDS}\b", re.I | re.X)
+_FIRST_PERSON_WORDS = frozenset({"i", "my", "mine", "myself", "me"})
+_NON_WORD = re.compile(r"\W+")
 _STORY = re.compile(
     rf"""\b(?:one\s+of\s+our\s+patients|a\s+(?:former\s+|current\s+|young\s+)?patient(?:'s)?\s+(?:story|journey)|
     patient\s+stor(?:y|ies)|(?:she|he)\s+(?:was|is|has\s+been|had\s+been)\s+(?:diagnosed|treated|admitted|discharged)|
@@ -153,6 +157,19 @@ class _People:
         self.scan = scan
         self.text = scan.masked
         self.held: list[tuple[int, int]] = []
+        # The cues and patterns that can match somewhere in this text; the others are not tried.
+        self.cues = tuple(scan.may(c) for c in _CUES_BEFORE)
+        # Booleans, not a set of patterns: hashing a compiled pattern is slow (it hashes the program).
+        self.descriptor, self.predicate, self.possessive, self.age, self.life = (scan.may(p) for p in _AFTER)
+        self._triggered: bool | None = None
+        # Where each live cue's words are (ASCII text: same positions lowercased), to rule windows out cheaply.
+        self.spots: list[list[list[tuple[int, int]]] | None] = [None] * len(_CUES_BEFORE)
+        if scan.fast and self.text.isascii():
+            low = self.text.lower()
+            for i, (cue, live) in enumerate(zip(_CUES_BEFORE, self.cues, strict=True)):
+                clauses = needs(cue).plain  # boundaries dropped: still a necessary condition
+                if live and not any(" " in w for clause in clauses for w in clause):
+                    self.spots[i] = [_occurrences(low, clause) for clause in clauses]
 
     def hold(self, start: int, end: int, what: str) -> None:
         if any(start < b and end > a for a, b in self.held):
@@ -161,7 +178,8 @@ class _People:
         self.scan.report(HOLD, "name", start, end, f"{what}: {self.scan.quote(start, end)!r}")
 
     def run(self) -> None:
-        cues_before = _BEFORE_TRIGGER.search(self.text) is not None
+        # Fast: the whole-text trigger is searched only once a window has a cue's words (see before).
+        cues_before = any(self.cues) if self.scan.fast else _BEFORE_TRIGGER.search(self.text) is not None
         for m in _RUN.finditer(self.text):
             spans = [(m.start() + w.start(), m.start() + w.end()) for w in _WORD_SPAN.finditer(m.group(0))]
             words = [self.text[a:b] for a, b in spans]
@@ -173,23 +191,50 @@ class _People:
                 if k > 0:
                     self.after(spans[k - 1][1], words[:k], spans[:k])
 
+    def triggered(self) -> bool:
+        """Whether the text has a trigger word of the cues before a name (searched once, when first needed)."""
+        if self._triggered is None:
+            # On ASCII text a plain-word trigger found by `str` search is what the pattern's search would find.
+            low = self.text.lower()
+            self._triggered = (self.text.isascii() and any(map(low.__contains__, _TRIGGER_WORDS))) or (
+                self.scan.may(_BEFORE_TRIGGER) and _BEFORE_TRIGGER.search(self.text) is not None
+            )
+        return self._triggered
+
+    def cues_in(self, start: int, end: int) -> tuple[bool, ...]:
+        """For each of _CUES_BEFORE: whether its words all occur in text[start:end] (if not, it cannot match there)."""
+        live = [
+            ok and (spots is None or all(_inside(s, start, end) for s in spots))
+            for ok, spots in zip(self.cues, self.spots, strict=True)
+        ]
+        if not any(live):
+            return (False,) * len(live)
+        text = self.text[start:end]
+        low, words = view(text, ends=True), words_view(text)
+        return tuple(ok and needs_whole(c).met(low, words) for c, ok in zip(_CUES_BEFORE, live, strict=True))
+
     def before(self, at: int, words: list[str], spans: list[tuple[int, int]]) -> None:
         """Cues that end at `at`, right before the name words[...]."""
         window = self.text[max(0, at - 90) : at]
+        patient = spotlight = memorial = wish = self_name = True
+        if self.scan.fast:
+            patient, spotlight, memorial, wish, self_name = self.cues_in(max(0, at - 90), at)
+            if not (patient or spotlight or memorial or wish or self_name) or not self.triggered():
+                return
         found = None
-        cue = _PATIENT_CUE.search(window)
+        cue = _PATIENT_CUE.search(window) if patient else None
         if cue:
             noun = cue.group("noun")
             titled = noun[0].isupper() and ":" not in cue.group("sep") and not noun.startswith("Pt")
             if not titled or cue.group("det"):  # "Patient Education Webinar" is a title, "Patient: Maria" is not
                 found = (cue, "may name a patient")
-        if found is None and (cue := _SPOTLIGHT_CUE.search(window)):
+        if found is None and spotlight and (cue := _SPOTLIGHT_CUE.search(window)):
             found = (cue, "may name a patient")
-        if found is None and (cue := _MEMORIAL_CUE.search(window)):
+        if found is None and memorial and (cue := _MEMORIAL_CUE.search(window)):
             found = (cue, "names a person in a memorial")
-        if found is None and (cue := _WISH_CUE.search(window)):
+        if found is None and wish and (cue := _WISH_CUE.search(window)):
             found = (cue, "names a person in a get-well or prayer message")
-        if found is None and (cue := _SELF_NAME_CUE.search(window)) and self.health_sentence(at):
+        if found is None and self_name and (cue := _SELF_NAME_CUE.search(window)) and self.health_sentence(at):
             found = (cue, "a health testimonial that gives the person's name")
         if found is None:
             return
@@ -201,17 +246,19 @@ class _People:
     def after(self, at: int, words: list[str], spans: list[tuple[int, int]]) -> None:
         """Patterns that start at `at`, right after the name words[...]."""
         text = self.text
+        if self.scan.fast and _AFTER_START is not None and not _AFTER_START.match(text, at):
+            return  # none of the patterns after a name can start with this character
         found = None
-        if m := _DESCRIPTOR_AFTER.match(text, at):
+        if self.descriptor and (m := _DESCRIPTOR_AFTER.match(text, at)):
             found = (m, "may name a patient", False)
-        elif m := _PREDICATE.match(text, at):
+        elif self.predicate and (m := _PREDICATE.match(text, at)):
             found = (m, "names a person with their diagnosis or care", not _PASSIVE.match(text, at))
-        elif m := _POSSESSIVE.match(text, at):
+        elif self.possessive and (m := _POSSESSIVE.match(text, at)):
             strong = _STRONGLY_PERSONAL.search(m.group("noun")) is not None
             found = (m, "names a person with their diagnosis or care", not strong)
-        elif (m := _AGE_AFTER.match(text, at)) and self.clinical_sentence(at):
+        elif self.age and (m := _AGE_AFTER.match(text, at)) and self.clinical_sentence(at):
             found = (m, "names a person with their age in a clinical context", False)
-        elif m := _LIFE_DATES.match(text, at):
+        elif self.life and (m := _LIFE_DATES.match(text, at)):
             found = (m, "gives a named person's life dates", False)
         if found is None:
             return
@@ -221,16 +268,47 @@ class _People:
             self.hold(start, found[0].end(), found[1])
 
     def health_sentence(self, index: int) -> bool:
+        if not self.scan.may(_HEALTH):
+            return False
         for a, b in self.scan.sentences():
             if a <= index < b:
                 return _HEALTH.search(self.text, a, b) is not None
         return False
 
     def clinical_sentence(self, index: int) -> bool:
+        if not self.scan.may(_CLINICAL):
+            return False
         for a, b in self.scan.sentences():
             if a <= index < b:
                 return _CLINICAL.search(self.text, a, b) is not None
         return False
+
+
+_CUES_BEFORE = (_PATIENT_CUE, _SPOTLIGHT_CUE, _MEMORIAL_CUE, _WISH_CUE, _SELF_NAME_CUE)
+_AFTER = (_DESCRIPTOR_AFTER, _PREDICATE, _POSSESSIVE, _AGE_AFTER, _LIFE_DATES)
+_AFTER_START = first_chars(_AFTER)
+
+
+def _occurrences(low: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Every (start, end) of any of `words` in `low`, by start."""
+    out = []
+    for word in words:
+        i = low.find(word)
+        while i >= 0:
+            out.append((i, i + len(word)))
+            i = low.find(word, i + 1)
+    out.sort()
+    return out
+
+
+def _inside(spots: list[tuple[int, int]], start: int, end: int) -> bool:
+    """True when one of `spots` lies within [start, end)."""
+    for a, b in spots:
+        if a >= end:
+            return False
+        if a >= start and b <= end:
+            return True
+    return False
 
 
 _PRAYER_TAG = re.compile(r"#(?:PrayFor|Pray4|PrayingFor|Praying4|GetWell|GetWellSoon)(?P<name>[A-Z][a-z]+)\b")
@@ -243,10 +321,10 @@ def check_named_people(scan: Scan, allow: Allow) -> None:
     text = scan.masked
     if "#" not in text:
         return
-    for m in _PRAYER_TAG.finditer(text):
+    for m in _PRAYER_TAG.finditer(text) if scan.may(_PRAYER_TAG) else ():
         if m.group("name").lower() not in NOT_NAMES:
             scan.report(HOLD, "name", m.start(), m.end(), f"a prayer or get-well hashtag names a person: {m.group(0)}")
-    for m in _TEAM_TAG.finditer(text):
+    for m in _TEAM_TAG.finditer(text) if scan.may(_TEAM_TAG) else ():
         name = m.group("a") or m.group("b") or ""
         if name.lower() not in NOT_NAMES and scan.free(m.start(), m.end()):
             scan.report(
@@ -266,7 +344,7 @@ def _hold_name(scan: Scan, start: int, end: int, what: str) -> None:
 def check_testimonials(scan: Scan, allow: Allow) -> None:
     """Hold a health testimonial attributed to a name; warn about first-person health statements and patient stories."""
     text = scan.masked
-    for m in _QUOTE.finditer(text):
+    for m in _QUOTE.finditer(text) if scan.may(_QUOTE) else ():
         quote = m.group(1)
         if not _HEALTH.search(quote) or not (_FIRST_PERSON.search(quote) or _STORY.search(quote)):
             continue
@@ -275,9 +353,11 @@ def check_testimonials(scan: Scan, allow: Allow) -> None:
         before = _ATTRIBUTION_BEFORE.search(text[max(0, m.start() - 80) : m.start()])
         if named or (before and _clean(before.group("name").split(), from_right=True)[0]):
             _hold_name(scan, m.start(), m.end(), "quotes a named person about their health")
-    if _FIRST_PERSON.search(text) is not None:
+    # A testimonial sentence needs a health word too: without one anywhere, there is none.
+    gate = not scan.fast or (scan.may(_HEALTH) and _may_be_first_person(text))
+    if gate and _FIRST_PERSON.search(text) is not None:
         _first_person(scan, text)
-    for m in _STORY.finditer(text):
+    for m in _STORY.finditer(text) if scan.may(_STORY) else ():
         if scan.free(m.start(), m.end()):
             scan.report(
                 WARN,
@@ -287,6 +367,12 @@ def check_testimonials(scan: Scan, allow: Allow) -> None:
                 f"tells a patient's story ({scan.quote(m.start(), m.end())!r}): "
                 "publish only with the patient's written authorization",
             )
+
+
+def _may_be_first_person(text: str) -> bool:
+    """False when _FIRST_PERSON cannot match: on ASCII text each of its matches holds the whole word
+    "I" ("I", "I'm", "I've"), "my", "mine", "myself" or "me" ("helped me"), in any case."""
+    return not text.isascii() or not _FIRST_PERSON_WORDS.isdisjoint(_NON_WORD.split(text.lower()))
 
 
 def _first_person(scan: Scan, text: str) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .folding import Folded, fold
+from .prefilter import needs, view, words_view
 
 OK, WARN, HOLD = "ok", "warn", "hold"
 RANK = {OK: 0, WARN: 1, HOLD: 2}
@@ -40,7 +41,11 @@ class Scan:
     masked: str = field(init=False)  # the view with allowed terms blanked out
     covered: list[tuple[int, int]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # False: every rule scans in full (the reference path the differential tests compare with).
+    fast: bool = True
     _sentences: list[tuple[int, int]] | None = None
+    _views: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # text -> its prefilter views
+    _blanked: tuple[int, str] | None = None  # (len(covered) it was made for, the blanked view)
 
     def __post_init__(self) -> None:
         self.view = fold(self.text)
@@ -50,6 +55,16 @@ class Scan:
         """Blank out [start, end) of the view for every later rule (an allowed term)."""
         self.masked = self.masked[:start] + " " * (end - start) + self.masked[end:]
         self.cover(start, end)
+
+    def may(self, pattern: re.Pattern[str], text: str | None = None) -> bool:
+        """False when `pattern` cannot match `text` (default: the masked view), nor any slice of it."""
+        if not self.fast:
+            return True
+        text = self.masked if text is None else text
+        seen = self._views.get(text)
+        if seen is None:
+            seen = self._views[text] = (view(text), words_view(text))
+        return needs(pattern).met(*seen)
 
     def cover(self, start: int, end: int) -> None:
         """Mark [start, end) as explained (a link, an allowed number, a reported identifier)."""
@@ -61,10 +76,16 @@ class Scan:
 
     def blanked(self) -> str:
         """The masked view with every explained span blanked (for number rules)."""
+        # Spans are only ever added, and the masked view only changes before the rules run: the
+        # number of spans tells whether the last copy is still current.
+        if self.fast and self._blanked is not None and self._blanked[0] == len(self.covered):
+            return self._blanked[1]
         chars = list(self.masked)
         for a, b in self.covered:
             chars[a:b] = " " * (b - a)
-        return "".join(chars)
+        text = "".join(chars)
+        self._blanked = (len(self.covered), text)
+        return text
 
     def quote(self, start: int, end: int) -> str:
         """The original text behind view span [start, end), on one line and not too long."""
