@@ -8,13 +8,12 @@ feed and looks for the post's tracked link (the `link` field or in the message).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import requests
 
 from ..campaigns.fitting import rules_for
-from ..errors import ChannelError, OutcomeUnknown
+from ..errors import OutcomeUnknown
 from . import graph, rest
 from .base import OutgoingPost, PublishResult, text_problems
 from .graph import regain_at
@@ -23,9 +22,6 @@ __all__ = ["FacebookChannel", "regain_at"]
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
-RECONCILE_PAGES = 3
-PAGE_SIZE = 50
-RECONCILE_SLACK = timedelta(minutes=10)
 VOICE = graph.Voice("Facebook", "the Page token")
 
 
@@ -48,6 +44,9 @@ class FacebookChannel:
         self.rules = rules_for(network)
         self.page_id = page_id
         self.prefix = f"/{version}"
+        self.feed = graph.Listing(
+            f"{self.prefix}/{page_id}/feed", "message,link,created_time", "created_time", "the Page's", "feed", "posts"
+        )
         # The token goes in a header, never in a URL (URLs end up in proxies' and servers' logs).
         self.api = rest.ApiClient(name, api_base, timeout, {"Authorization": f"Bearer {access_token}"})
 
@@ -75,28 +74,11 @@ class FacebookChannel:
 
     def reconcile(self, post: OutgoingPost) -> PublishResult | None:
         """Look for the post in the Page's recent feed; None only when surely absent."""
-        after: str | None = None
-        try:
-            for _ in range(RECONCILE_PAGES):
-                params = {"fields": "message,link,created_time", "limit": str(PAGE_SIZE)}
-                if after:
-                    params["after"] = after
-                resp = self.api.send("GET", f"{self.prefix}/{self.page_id}/feed", doing="reading", params=params)
-                if resp.status_code != 200:
-                    raise _error(self.name, "reading the Page's feed", resp)
-                data = rest.body(resp)
-                items = [i for i in data.get("data") or [] if isinstance(i, dict)]
-                for item in items:
-                    if _matches(item, post):
-                        pid = str(item.get("id") or "")
-                        return PublishResult(external_id=pid, url=f"https://www.facebook.com/{pid}")
-                after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
-                last = graph.graph_time(items[-1].get("created_time")) if items else None
-                if not items or not after or rest.too_old(last, post.first_sent_at, RECONCILE_SLACK):
-                    return None
-        except ChannelError as exc:
-            raise OutcomeUnknown(f"{self.name}: cannot read the Page's recent posts: {exc}") from None
-        raise OutcomeUnknown(f"{self.name}: not among the Page's {RECONCILE_PAGES * PAGE_SIZE} latest posts")
+        item = graph.find_recent(self.api, self.name, VOICE, self.feed, lambda i: _matches(i, post), post.first_sent_at)
+        if item is None:
+            return None
+        pid = str(item.get("id") or "")
+        return PublishResult(external_id=pid, url=f"https://www.facebook.com/{pid}")
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -10,13 +10,22 @@ subcodes 2207xxx) that are permanent unless flagged transient, and subcode 22070
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
-from ..errors import AuthError, DuplicateContent, RateLimited, RejectedError, RetryableError
+from ..errors import (
+    AuthError,
+    ChannelError,
+    DuplicateContent,
+    OutcomeUnknown,
+    RateLimited,
+    RejectedError,
+    RetryableError,
+)
 from . import rest
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001})
@@ -24,6 +33,10 @@ RATE_LIMIT_SUBCODES = frozenset({2207042})  # Instagram: the 24-hour limit of AP
 AUTH_CODES = frozenset({102, 190, 10})
 # Page limits are a rolling hour: without an estimate in the usage headers, wait that long.
 DEFAULT_WAIT = timedelta(hours=1)
+# Reconcile reads at most this many pages of this many recent items before it says "unsure".
+RECONCILE_PAGES = 3
+PAGE_SIZE = 50
+RECONCILE_SLACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,53 @@ def graph_time(value: Any) -> datetime | None:
     if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
         text = text[:-2] + ":" + text[-2:]
     return rest.iso_time(text or None)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A Graph edge of recent items that reconcile searches: the feed of a Page, the media of an account."""
+
+    path: str  # e.g. /v21.0/{page_id}/feed
+    fields: str  # the fields to ask for, the time field among them
+    time_field: str  # "created_time" (feed) or "timestamp" (media)
+    whose: str  # how messages name it: "the Page's", "the account's"
+    noun: str  # "feed", "media"
+    items: str  # "posts", "media"
+
+
+def find_recent(
+    api: rest.ApiClient,
+    name: str,
+    voice: Voice,
+    listing: Listing,
+    matches: Callable[[dict[str, Any]], bool],
+    first_sent_at: datetime | None,
+) -> dict[str, Any] | None:
+    """The first recent item that `matches`; None once the listing is older than the first try (surely absent).
+
+    Raises OutcomeUnknown when the listing cannot be read or the search runs out of pages first.
+    """
+    after: str | None = None
+    try:
+        for _ in range(RECONCILE_PAGES):
+            params = {"fields": listing.fields, "limit": str(PAGE_SIZE)}
+            if after:
+                params["after"] = after
+            resp = api.send("GET", listing.path, doing="reading", params=params)
+            if resp.status_code != 200:
+                raise error(name, voice, f"reading {listing.whose} {listing.noun}", resp)
+            data = rest.body(resp)
+            items = [i for i in data.get("data") or [] if isinstance(i, dict)]
+            for item in items:
+                if matches(item):
+                    return item
+            after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
+            last = graph_time(items[-1].get(listing.time_field)) if items else None
+            if not items or not after or rest.too_old(last, first_sent_at, RECONCILE_SLACK):
+                return None
+    except ChannelError as exc:
+        raise OutcomeUnknown(f"{name}: cannot read {listing.whose} recent {listing.items}: {exc}") from None
+    raise OutcomeUnknown(f"{name}: not among {listing.whose} {RECONCILE_PAGES * PAGE_SIZE} latest posts")
 
 
 def regain_at(headers: Any, now: datetime | None = None) -> datetime:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from ..campaigns.fitting import rules_for
@@ -27,9 +26,6 @@ DEFAULT_API_BASE = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 VOICE = graph.Voice("Instagram", "the access token")
 POLL_TRIES = 5
-RECONCILE_PAGES = 3
-PAGE_SIZE = 50
-RECONCILE_SLACK = timedelta(minutes=10)
 # Reading the permalink is a courtesy: it never takes long enough to matter to the lease.
 PERMALINK_TIMEOUT = 2.0
 
@@ -53,6 +49,14 @@ class InstagramChannel:
         self.rules = rules_for(network)
         self.account_id = account_id
         self.prefix = f"/{version}"
+        self.media = graph.Listing(
+            f"{self.prefix}/{account_id}/media",
+            "caption,timestamp,permalink",
+            "timestamp",
+            "the account's",
+            "media",
+            "media",
+        )
         # The token goes in a header, never in a URL (URLs end up in proxies' and servers' logs).
         self.api = rest.ApiClient(name, api_base, timeout, {"Authorization": f"Bearer {access_token}"})
 
@@ -80,28 +84,12 @@ class InstagramChannel:
 
     def reconcile(self, post: OutgoingPost) -> PublishResult | None:
         """Look for the post among the account's recent media; None only when surely absent."""
-        after: str | None = None
-        try:
-            for _ in range(RECONCILE_PAGES):
-                params = {"fields": "caption,timestamp,permalink", "limit": str(PAGE_SIZE)}
-                if after:
-                    params["after"] = after
-                path = f"{self.prefix}/{self.account_id}/media"
-                resp = self.api.send("GET", path, doing="reading", params=params)
-                if resp.status_code != 200:
-                    raise graph.error(self.name, VOICE, "reading the account's media", resp)
-                data = rest.body(resp)
-                items = [i for i in data.get("data") or [] if isinstance(i, dict)]
-                for item in items:
-                    if _matches(item, post):
-                        return PublishResult(external_id=str(item.get("id") or ""), url=item.get("permalink"))
-                after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
-                last = graph.graph_time(items[-1].get("timestamp")) if items else None
-                if not items or not after or rest.too_old(last, post.first_sent_at, RECONCILE_SLACK):
-                    return None
-        except ChannelError as exc:
-            raise OutcomeUnknown(f"{self.name}: cannot read the account's recent media: {exc}") from None
-        raise OutcomeUnknown(f"{self.name}: not among the account's {RECONCILE_PAGES * PAGE_SIZE} latest posts")
+        item = graph.find_recent(
+            self.api, self.name, VOICE, self.media, lambda i: _matches(i, post), post.first_sent_at
+        )
+        if item is None:
+            return None
+        return PublishResult(external_id=str(item.get("id") or ""), url=item.get("permalink"))
 
     def close(self) -> None:
         """Close the HTTP connections."""
