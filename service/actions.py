@@ -159,8 +159,6 @@ def _missed(cfg: Config, post: Post, event: Event, now: datetime) -> str | None:
     A released post keeps its time: sent late, "in two hours" or "tomorrow" would no longer be true.
     The publisher applies the same rule; saying it here tells the person before anything is saved.
     """
-    if post.scheduled_at > now:
-        return None
     return missed_detail(cfg.publishing, post.scheduled_at, now, event.start_at, event.end_at, event.timezone)
 
 
@@ -441,7 +439,7 @@ def retry_post(session: Session, cfg: Config, post_id: int, actor: str, now: dat
     if missed:
         raise ActionRefused(f"{_label(post)}: its time has passed ({missed}); move it to a new time to send it")
     error = post.last_error
-    post.status, post.attempts, post.last_error, post.updated_at = PostStatus.SCHEDULED, 0, None, now
+    publishing_actions.retry_post(session, post.id or 0, now, cfg.publishing)
     _keep_time(post)
     _audit(session, actor, "retry", post, event.id or 0, last_error=error)
     when = "now" if post.scheduled_at <= now else f"at {_local(post.scheduled_at, zone)}"

@@ -94,6 +94,8 @@ def missed_detail(
     cfg: PublishingConfig, scheduled_at: datetime, now: datetime, start: datetime, end: datetime, zone: str
 ) -> str | None:
     """Why a post going out at `now` would say something untrue or be too late; None when it may go."""
+    if scheduled_at > now:  # not due yet: it goes out at its own time, nothing is missed
+        return None
     late = now - scheduled_at
     limit = late_limit(cfg, scheduled_at, start)
     if late > limit:

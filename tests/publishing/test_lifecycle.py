@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from service import dispatch, liveness, publishing
+from service.config import PublishingConfig
 from service.db import Database
 from service.errors import (
     AuthError,
@@ -98,6 +99,15 @@ def test_words_written_for_another_day_are_never_sent(make_config: ConfigFactory
     assert factory.get(rt, started).last_error == "missed its time: the event had started"
     assert channel.sent == []
     rt.db.dispose()
+
+
+def test_a_post_not_yet_due_has_missed_nothing() -> None:
+    # A retried or released post that is due on a later day goes out then: its words are still true.
+    start = T0 + timedelta(days=8)
+    for ahead in (timedelta(minutes=5), timedelta(days=3)):
+        assert publishing.missed_detail(PublishingConfig(), T0 + ahead, T0, start, start, "America/Phoenix") is None
+    late = publishing.missed_detail(PublishingConfig(), T0 - timedelta(days=2), T0, start, start, "America/Phoenix")
+    assert late is not None and "late" in late  # the guard is for the future only
 
 
 def test_paused_campaigns_wait_and_do_not_wake_the_worker(rt: Runtime, scripted: ScriptedChannel, clock: Clock) -> None:
