@@ -61,6 +61,17 @@ def _legend(series: Sequence[Series], uid: str, y: int) -> str:
     return "".join(parts)
 
 
+def _opening(uid: str, width: int, height: int, title: str, desc: str, series: Sequence[Series]) -> list[str]:
+    """The start every chart shares: the <svg> with its title and description, the hatch, the legend."""
+    return [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>',
+        _defs(uid),
+        _legend(series, uid, 4),
+    ]
+
+
 def hbar_chart(title: str, desc: str, labels: Sequence[str], series: Sequence[Series], unit: str = "clicks") -> Markup:
     """Horizontal grouped bars, one group per label (step, channel)."""
     uid = str(next(_ids))
@@ -70,13 +81,7 @@ def hbar_chart(title: str, desc: str, labels: Sequence[str], series: Sequence[Se
     group_h = bar_h * len(series) + gap
     height = top + group_h * max(1, len(labels)) + 10
     peak = max([v for s in series for v in s.values] + [1])
-    out = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>',
-        _defs(uid),
-        _legend(series, uid, 4),
-    ]
+    out = _opening(uid, width, height, title, desc, series)
     for i, label in enumerate(labels):
         y0 = top + i * group_h
         short = label if len(label) <= 24 else label[:23] + "…"
@@ -111,14 +116,8 @@ def column_chart(
     height = top + plot_h + 44
     peak = max([v for s in series for v in s.values] + [1])
     base = top + plot_h
-    out = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>',
-        _defs(uid),
-        _legend(series, uid, 4),
-        f'<line x1="{left}" y1="{base}" x2="{left + group_w * n}" y2="{base}" class="baseline"/>',
-    ]
+    out = _opening(uid, width, height, title, desc, series)
+    out.append(f'<line x1="{left}" y1="{base}" x2="{left + group_w * n}" y2="{base}" class="baseline"/>')
     every = max(1, n // 12)  # keep day labels legible when there are many days
     for i, label in enumerate(labels):
         x0 = left + i * group_w + 4
