@@ -173,9 +173,7 @@ def _facebook(cfg: Config, ch: ChannelConfig) -> Channel:
     from .facebook import DEFAULT_API_BASE, DEFAULT_VERSION, FacebookChannel
 
     opts = _Options(cfg, ch, {"api_base", "page_id", "access_token", "timeout_seconds", "version"})
-    page_id = opts.text("page_id", required=True) or ""
-    if not page_id.isdigit():
-        raise opts.fail("page_id", f"expected the Page's numeric id, got {page_id[:40]!r}")
+    page_id = _numeric_id(opts, "page_id", "the Page's")
     version = _graph_version(opts, DEFAULT_VERSION)
     return FacebookChannel(
         ch.name,
@@ -192,9 +190,7 @@ def _instagram(cfg: Config, ch: ChannelConfig) -> Channel:
     from .instagram import DEFAULT_API_BASE, DEFAULT_VERSION, InstagramChannel
 
     opts = _Options(cfg, ch, {"api_base", "account_id", "access_token", "timeout_seconds", "version"})
-    account_id = opts.text("account_id", required=True) or ""
-    if not account_id.isdigit():
-        raise opts.fail("account_id", f"expected the Instagram account's numeric id, got {account_id[:40]!r}")
+    account_id = _numeric_id(opts, "account_id", "the Instagram account's")
     return InstagramChannel(
         ch.name,
         ch.network,
@@ -204,6 +200,14 @@ def _instagram(cfg: Config, ch: ChannelConfig) -> Channel:
         version=_graph_version(opts, DEFAULT_VERSION),
         timeout=_timeout(cfg, opts),
     )
+
+
+def _numeric_id(opts: _Options, key: str, whose: str) -> str:
+    """A required numeric id option (a Page, an account), refused with one line otherwise."""
+    value = opts.text(key, required=True) or ""
+    if not value.isdigit():
+        raise opts.fail(key, f"expected {whose} numeric id, got {value[:40]!r}")
+    return value
 
 
 def _graph_version(opts: _Options, default: str) -> str:
